@@ -1,0 +1,73 @@
+// Package activities holds every side effect of the sync: database writes
+// and Intercom calls. Each activity is idempotent — running it twice leaves
+// the same state as running it once — because Temporal may run it again
+// after a timeout or a worker crash.
+package activities
+
+import (
+	"errors"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/store"
+)
+
+// Activities carries the dependencies of every activity. Register one value
+// with the worker; workflows reference methods through a nil *Activities.
+type Activities struct {
+	Store       *store.Store
+	Intercom    *intercom.Client
+	Environment string // ENVIRONMENT_NAME, written to custom_attributes.environment
+	Log         logrus.FieldLogger
+
+	attrs attributeGuard
+}
+
+// Error types set on ApplicationErrors, for retry policies and for people
+// reading a failure in the Temporal UI.
+const (
+	ErrTypeRateLimited = "IntercomRateLimited"
+	ErrTypeServer      = "IntercomServerError"
+	ErrTypeClient      = "IntercomClientError"
+	ErrTypeAuth        = "IntercomUnauthorized"
+	ErrTypeBadEvent    = "BadEvent"
+)
+
+// classify turns an Intercom error into what Temporal should do with it:
+// 429 → retry no sooner than the window reset; 5xx, timeouts and network
+// errors → retry with the policy's backoff; other 4xx → fail now with
+// Intercom's message.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *intercom.Error
+	if !errors.As(err, &ie) {
+		return err // network error or timeout: retryable as is
+	}
+	switch ie.Kind() {
+	case intercom.KindRateLimited:
+		delay := time.Until(ie.ResetAt)
+		if delay < time.Second {
+			delay = time.Second
+		}
+		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeRateLimited,
+			temporal.ApplicationErrorOptions{NextRetryDelay: delay, Cause: err})
+	case intercom.KindServer:
+		return temporal.NewApplicationErrorWithCause(err.Error(), ErrTypeServer, err)
+	case intercom.KindAuth:
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeAuth, err)
+	default:
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeClient, err)
+	}
+}
+
+func (a *Activities) log() logrus.FieldLogger {
+	if a.Log == nil {
+		return logrus.StandardLogger()
+	}
+	return a.Log
+}

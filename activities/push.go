@@ -1,0 +1,219 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/intercom-sync/intercom-sync/internal/clerk"
+	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/store"
+)
+
+// PushResult says what a push did.
+type PushResult struct {
+	IntercomID string `json:"intercom_id,omitempty"`
+	// Outcome is one of "created", "updated", "deleted", "unchanged",
+	// "absent" (nothing to push: the entity is unknown, or already gone).
+	Outcome string `json:"outcome"`
+}
+
+const (
+	OutcomeCreated   = "created"
+	OutcomeUpdated   = "updated"
+	OutcomeDeleted   = "deleted"
+	OutcomeUnchanged = "unchanged"
+	OutcomeAbsent    = "absent"
+)
+
+// hashOf is the change-diffing fingerprint of a payload.
+func hashOf(parts ...any) string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, p := range parts {
+		_ = enc.Encode(p) // maps encode with sorted keys: stable
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// PushUser makes the user's Intercom contact match the database: created or
+// updated by external_id, attached to the company of every live membership,
+// detached from companies it no longer belongs to, deleted when the user is.
+// It reads the current database state, so whichever push runs last writes
+// the newest state; and it skips Intercom entirely when the state hashes to
+// what was last pushed.
+func (a *Activities) PushUser(ctx context.Context, userID string) (PushResult, error) {
+	res, err := a.pushUser(ctx, userID)
+	if err != nil {
+		a.log().WithField("user_id", userID).Errorf("Failed to sync user %s to Intercom: %v", userID, err)
+		return res, classify(err)
+	}
+	if res.Outcome != OutcomeUnchanged && res.Outcome != OutcomeAbsent {
+		a.log().WithFields(map[string]any{"user_id": userID, "contact_id": res.IntercomID, "outcome": res.Outcome}).
+			Infof("Successfully synced user %s to Intercom", userID)
+	}
+	return res, nil
+}
+
+func (a *Activities) pushUser(ctx context.Context, userID string) (PushResult, error) {
+	u, err := a.Store.User(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		// A membership can arrive before user.created: nothing to push yet,
+		// the user's own event will push it with its memberships.
+		return PushResult{Outcome: OutcomeAbsent}, nil
+	}
+	if err != nil {
+		return PushResult{}, err
+	}
+	st, err := a.Store.SyncState(ctx, store.KindContact, userID)
+	if err != nil {
+		return PushResult{}, err
+	}
+	if u.Deleted {
+		return a.deleteContact(ctx, userID, st)
+	}
+
+	fields := a.contactFields(u)
+	hash := hashOf(fields, u.OrgIDs)
+	if st.Hash == hash && st.IntercomID != "" && !st.Deleted {
+		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged}, nil
+	}
+	if err := a.ensureAttributes(ctx, "contact"); err != nil {
+		return PushResult{}, err
+	}
+	contactID, outcome, err := a.upsertContact(ctx, st.IntercomID, userID, fields)
+	if err != nil {
+		return PushResult{}, err
+	}
+
+	// Attach every current company: attaching twice is a no-op in
+	// Intercom, and a contact that was re-created needs them all again.
+	for _, orgID := range u.OrgIDs {
+		companyID, err := a.ensureCompany(ctx, orgID)
+		if err != nil {
+			return PushResult{}, fmt.Errorf("company for organization %s: %w", orgID, err)
+		}
+		if companyID == "" {
+			continue // organization deleted meanwhile
+		}
+		if err := a.Intercom.AttachCompany(ctx, contactID, companyID); err != nil {
+			return PushResult{}, fmt.Errorf("attach contact %s to company %s: %w", contactID, companyID, err)
+		}
+	}
+	for _, orgID := range st.AttachedOrgIDs {
+		if slices.Contains(u.OrgIDs, orgID) {
+			continue
+		}
+		cst, err := a.Store.SyncState(ctx, store.KindCompany, orgID)
+		if err != nil {
+			return PushResult{}, err
+		}
+		if cst.IntercomID == "" {
+			continue
+		}
+		err = a.Intercom.DetachCompany(ctx, contactID, cst.IntercomID)
+		if err != nil && !intercom.IsNotFound(err) { // 404: already detached or company gone
+			return PushResult{}, fmt.Errorf("detach contact %s from company %s: %w", contactID, cst.IntercomID, err)
+		}
+	}
+	err = a.Store.SaveSyncState(ctx, store.KindContact, userID, store.SyncState{
+		IntercomID: contactID, Hash: hash, AttachedOrgIDs: u.OrgIDs,
+	})
+	return PushResult{IntercomID: contactID, Outcome: outcome}, err
+}
+
+// contactFields is the contact as Intercom should hold it.
+func (a *Activities) contactFields(u store.User) intercom.Fields {
+	f := intercom.Fields{
+		"role":              "user",
+		"external_id":       u.ID,
+		"custom_attributes": map[string]any{"environment": a.Environment},
+	}
+	if u.Email != "" {
+		f["email"] = u.Email
+	}
+	if name := clerk.FullName(u.FirstName, u.LastName); name != "" {
+		f["name"] = name
+	} else {
+		f["name"] = nil
+	}
+	if u.CreatedAtMs > 0 {
+		f["signed_up_at"] = u.CreatedAtMs / 1000
+	}
+	return f
+}
+
+// upsertContact finds the contact by its Intercom id (if known) or
+// external_id, and updates it; otherwise creates it. A 409 on create (the
+// search index lags behind writes) names the existing contact, which is
+// then updated.
+func (a *Activities) upsertContact(ctx context.Context, knownID, externalID string, f intercom.Fields) (string, string, error) {
+	if knownID != "" {
+		c, err := a.Intercom.UpdateContact(ctx, knownID, f)
+		if err == nil {
+			return c.ID, OutcomeUpdated, nil
+		}
+		if !intercom.IsNotFound(err) {
+			return "", "", fmt.Errorf("update contact %s: %w", knownID, err)
+		}
+		// Deleted or merged away in Intercom: find or create it anew.
+	}
+	found, err := a.Intercom.FindContactByExternalID(ctx, externalID)
+	if err != nil {
+		return "", "", fmt.Errorf("search contact %s: %w", externalID, err)
+	}
+	if found != nil {
+		c, err := a.Intercom.UpdateContact(ctx, found.ID, f)
+		if err != nil {
+			return "", "", fmt.Errorf("update contact %s: %w", found.ID, err)
+		}
+		return c.ID, OutcomeUpdated, nil
+	}
+	c, err := a.Intercom.CreateContact(ctx, f)
+	if err == nil {
+		return c.ID, OutcomeCreated, nil
+	}
+	existing, conflict := intercom.ConflictID(err)
+	if !conflict || existing == "" {
+		return "", "", fmt.Errorf("create contact %s: %w", externalID, err)
+	}
+	c, err = a.Intercom.UpdateContact(ctx, existing, f)
+	if err != nil {
+		return "", "", fmt.Errorf("update existing contact %s: %w", existing, err)
+	}
+	return c.ID, OutcomeUpdated, nil
+}
+
+func (a *Activities) deleteContact(ctx context.Context, userID string, st store.SyncState) (PushResult, error) {
+	if st.Deleted {
+		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeAbsent}, nil
+	}
+	ids := []string{}
+	if st.IntercomID != "" {
+		ids = append(ids, st.IntercomID)
+	}
+	// The contact may exist without our knowing its id (pushed by an
+	// earlier deployment, or the push that learned it did not finish).
+	found, err := a.Intercom.FindContactByExternalID(ctx, userID)
+	if err != nil {
+		return PushResult{}, fmt.Errorf("search contact %s: %w", userID, err)
+	}
+	if found != nil && found.ID != st.IntercomID {
+		ids = append(ids, found.ID)
+	}
+	outcome := OutcomeAbsent
+	for _, id := range ids {
+		err := a.Intercom.DeleteContact(ctx, id)
+		if err == nil {
+			outcome = OutcomeDeleted
+		} else if !intercom.IsNotFound(err) { // 404: already gone, which is the goal
+			return PushResult{}, fmt.Errorf("delete contact %s: %w", id, err)
+		}
+	}
+	err = a.Store.SaveSyncState(ctx, store.KindContact, userID, store.SyncState{IntercomID: st.IntercomID, Deleted: true})
+	return PushResult{IntercomID: st.IntercomID, Outcome: outcome}, err
+}

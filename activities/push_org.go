@@ -1,0 +1,125 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/store"
+)
+
+// PushOrg makes the organization's Intercom company match the database:
+// created or updated by company_id (POST /companies is an upsert), or
+// deleted when the organization is. Unchanged state costs no Intercom call.
+func (a *Activities) PushOrg(ctx context.Context, orgID string) (PushResult, error) {
+	res, err := a.pushOrg(ctx, orgID)
+	if err != nil {
+		a.log().WithField("org_id", orgID).Errorf("Failed to sync organization %s to Intercom: %v", orgID, err)
+		return res, classify(err)
+	}
+	if res.Outcome != OutcomeUnchanged && res.Outcome != OutcomeAbsent {
+		a.log().WithFields(map[string]any{"org_id": orgID, "company_id": res.IntercomID, "outcome": res.Outcome}).
+			Infof("Successfully synced organization %s to Intercom", orgID)
+	}
+	return res, nil
+}
+
+func (a *Activities) pushOrg(ctx context.Context, orgID string) (PushResult, error) {
+	o, err := a.Store.Org(ctx, orgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return PushResult{Outcome: OutcomeAbsent}, nil
+	}
+	if err != nil {
+		return PushResult{}, err
+	}
+	st, err := a.Store.SyncState(ctx, store.KindCompany, orgID)
+	if err != nil {
+		return PushResult{}, err
+	}
+	if o.Deleted {
+		return a.deleteCompany(ctx, orgID, st)
+	}
+	fields := a.companyFields(o)
+	hash := hashOf(fields)
+	if st.Hash == hash && st.IntercomID != "" && !st.Deleted {
+		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged}, nil
+	}
+	if err := a.ensureAttributes(ctx, "company"); err != nil {
+		return PushResult{}, err
+	}
+	c, err := a.Intercom.UpsertCompany(ctx, fields)
+	if err != nil {
+		return PushResult{}, fmt.Errorf("upsert company %s: %w", orgID, err)
+	}
+	outcome := OutcomeUpdated
+	if st.IntercomID == "" {
+		outcome = OutcomeCreated
+	}
+	err = a.Store.SaveSyncState(ctx, store.KindCompany, orgID, store.SyncState{IntercomID: c.ID, Hash: hash})
+	return PushResult{IntercomID: c.ID, Outcome: outcome}, err
+}
+
+func (a *Activities) companyFields(o store.Org) intercom.Fields {
+	return intercom.Fields{
+		"company_id": o.ID,
+		"name":       o.Name,
+		"custom_attributes": map[string]any{
+			"created_at":  o.CreatedAtMs / 1000,
+			"environment": a.Environment,
+		},
+	}
+}
+
+// ensureCompany returns the Intercom id of the organization's company,
+// pushing the organization first if it has never been pushed (a user's
+// membership can be synced before its organization's own event). It
+// returns "" for a deleted organization.
+func (a *Activities) ensureCompany(ctx context.Context, orgID string) (string, error) {
+	st, err := a.Store.SyncState(ctx, store.KindCompany, orgID)
+	if err != nil {
+		return "", err
+	}
+	if st.Deleted {
+		return "", nil
+	}
+	if st.IntercomID != "" {
+		return st.IntercomID, nil
+	}
+	res, err := a.pushOrg(ctx, orgID)
+	if err != nil {
+		return "", err
+	}
+	if res.Outcome == OutcomeDeleted {
+		return "", nil
+	}
+	return res.IntercomID, nil
+}
+
+func (a *Activities) deleteCompany(ctx context.Context, orgID string, st store.SyncState) (PushResult, error) {
+	if st.Deleted {
+		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeAbsent}, nil
+	}
+	id := st.IntercomID
+	if id == "" {
+		c, err := a.Intercom.GetCompanyByCompanyID(ctx, orgID)
+		if err != nil {
+			return PushResult{}, fmt.Errorf("find company %s: %w", orgID, err)
+		}
+		if c != nil {
+			id = c.ID
+		}
+	}
+	outcome := OutcomeAbsent
+	if id != "" {
+		err := a.Intercom.DeleteCompany(ctx, id)
+		if err == nil {
+			outcome = OutcomeDeleted
+		} else if !intercom.IsNotFound(err) { // 404: already gone
+			return PushResult{}, fmt.Errorf("delete company %s: %w", id, err)
+		}
+	}
+	// Keep the Intercom id: contacts' detach steps still need it.
+	err := a.Store.SaveSyncState(ctx, store.KindCompany, orgID, store.SyncState{IntercomID: id, Deleted: true})
+	return PushResult{IntercomID: id, Outcome: outcome}, err
+}

@@ -1,0 +1,60 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+)
+
+// Check is one readiness dependency.
+type Check struct {
+	Name  string
+	Check func(context.Context) error
+}
+
+// Routes builds the API router.
+type Routes struct {
+	Clerk  http.Handler
+	Checks []Check
+}
+
+// Router returns the mux with every route.
+func (rt Routes) Router() *mux.Router {
+	r := mux.NewRouter()
+	r.Handle("/webhooks/clerk", rt.Clerk).Methods(http.MethodPost)
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", rt.ready).Methods(http.MethodGet)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint")
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+	})
+	return r
+}
+
+// ready answers 200 when every dependency answers within 2 s, else 503
+// naming the ones that did not.
+func (rt Routes) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status := map[string]string{}
+	ok := true
+	for _, c := range rt.Checks {
+		if err := c.Check(ctx); err != nil {
+			status[c.Name] = "unavailable"
+			ok = false
+		} else {
+			status[c.Name] = "ok"
+		}
+	}
+	if !ok {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": status})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "checks": status})
+}

@@ -1,0 +1,142 @@
+// Package config loads the service's settings with viper: environment
+// variables (the names in the README), an optional config file and flags.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Config is every setting the binary reads. Field comments name the
+// environment variable.
+type Config struct {
+	HTTPAddr          string // HTTP_ADDR
+	TemporalAddress   string // TEMPORAL_ADDRESS
+	TemporalNamespace string // TEMPORAL_NAMESPACE
+	TaskQueue         string // TEMPORAL_TASK_QUEUE: workflows and database activities
+	// IntercomTaskQueue carries every activity that calls Intercom, so the
+	// fleet-wide rate cap applies to Intercom calls only.
+	IntercomTaskQueue string // INTERCOM_TASK_QUEUE (default <TEMPORAL_TASK_QUEUE>-intercom)
+
+	DatabaseURL string // DATABASE_URL
+
+	IntercomAccessToken        string // INTERCOM_ACCESS_TOKEN
+	IntercomAPIBaseURL         string // INTERCOM_API_BASE_URL
+	IntercomRateLimitPerMinute int    // INTERCOM_RATE_LIMIT_PER_MINUTE
+	IntercomTimeout            time.Duration
+
+	EnvironmentName    string // ENVIRONMENT_NAME
+	ClerkWebhookSecret string // CLERK_WEBHOOK_SECRET
+
+	LogLevel  string // LOG_LEVEL
+	LogFormat string // LOG_FORMAT: json or text
+}
+
+// Keys maps each config key to its environment variable and default. It is
+// the single list the README table and the manifest test are checked against.
+var Keys = []Key{
+	{"http_addr", "HTTP_ADDR", ":8080", "address the HTTP API listens on"},
+	{"temporal_address", "TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port"},
+	{"temporal_namespace", "TEMPORAL_NAMESPACE", "default", "Temporal namespace"},
+	{"temporal_task_queue", "TEMPORAL_TASK_QUEUE", "intercom-sync", "task queue for workflows and database activities"},
+	{"intercom_task_queue", "INTERCOM_TASK_QUEUE", "", "task queue for Intercom activities (default <TEMPORAL_TASK_QUEUE>-intercom)"},
+	{"database_url", "DATABASE_URL", "", "app Postgres URL (required)"},
+	{"intercom_access_token", "INTERCOM_ACCESS_TOKEN", "", "Intercom access token (required by the worker)"},
+	{"intercom_api_base_url", "INTERCOM_API_BASE_URL", "https://api.intercom.io", "Intercom API base URL"},
+	{"intercom_rate_limit_per_minute", "INTERCOM_RATE_LIMIT_PER_MINUTE", "1000", "Intercom calls per minute for the whole fleet"},
+	{"intercom_timeout", "INTERCOM_TIMEOUT", "20s", "timeout of one Intercom HTTP call"},
+	{"environment_name", "ENVIRONMENT_NAME", "development", "written to Intercom as custom_attributes.environment"},
+	{"clerk_webhook_secret", "CLERK_WEBHOOK_SECRET", "", "Clerk (Svix) signing secret, whsec_… (required by the API)"},
+	{"log_level", "LOG_LEVEL", "info", "debug, info, warn, error"},
+	{"log_format", "LOG_FORMAT", "json", "json or text"},
+}
+
+// Key describes one setting.
+type Key struct {
+	Name, Env, Default, Help string
+}
+
+// RegisterFlags adds a --flag for every key (e.g. --http-addr) plus
+// --config for an optional config file.
+func RegisterFlags(fs *pflag.FlagSet) {
+	fs.String("config", "", "optional config file (yaml, json, toml or env)")
+	for _, k := range Keys {
+		fs.String(strings.ReplaceAll(k.Name, "_", "-"), "", k.Help+" ["+k.Env+"]")
+	}
+}
+
+// Load reads flags (highest precedence), then environment, then the config
+// file, then defaults.
+func Load(fs *pflag.FlagSet) (Config, error) {
+	v := viper.New()
+	for _, k := range Keys {
+		v.SetDefault(k.Name, k.Default)
+		if err := v.BindEnv(k.Name, k.Env); err != nil {
+			return Config{}, err
+		}
+		if fs != nil {
+			if f := fs.Lookup(strings.ReplaceAll(k.Name, "_", "-")); f != nil && f.Changed {
+				v.Set(k.Name, f.Value.String())
+			}
+		}
+	}
+	if fs != nil {
+		if f := fs.Lookup("config"); f != nil && f.Value.String() != "" {
+			v.SetConfigFile(f.Value.String())
+			if err := v.ReadInConfig(); err != nil {
+				return Config{}, fmt.Errorf("read config file: %w", err)
+			}
+		}
+	}
+	c := Config{
+		HTTPAddr:                   v.GetString("http_addr"),
+		TemporalAddress:            v.GetString("temporal_address"),
+		TemporalNamespace:          v.GetString("temporal_namespace"),
+		TaskQueue:                  v.GetString("temporal_task_queue"),
+		IntercomTaskQueue:          v.GetString("intercom_task_queue"),
+		DatabaseURL:                v.GetString("database_url"),
+		IntercomAccessToken:        v.GetString("intercom_access_token"),
+		IntercomAPIBaseURL:         strings.TrimRight(v.GetString("intercom_api_base_url"), "/"),
+		IntercomRateLimitPerMinute: v.GetInt("intercom_rate_limit_per_minute"),
+		IntercomTimeout:            v.GetDuration("intercom_timeout"),
+		EnvironmentName:            v.GetString("environment_name"),
+		ClerkWebhookSecret:         v.GetString("clerk_webhook_secret"),
+		LogLevel:                   v.GetString("log_level"),
+		LogFormat:                  v.GetString("log_format"),
+	}
+	if c.IntercomTaskQueue == "" {
+		c.IntercomTaskQueue = c.TaskQueue + "-intercom"
+	}
+	if c.IntercomRateLimitPerMinute <= 0 {
+		return c, errors.New("INTERCOM_RATE_LIMIT_PER_MINUTE must be a positive number")
+	}
+	if c.IntercomTimeout <= 0 {
+		return c, errors.New("INTERCOM_TIMEOUT must be a positive duration")
+	}
+	return c, nil
+}
+
+// Require returns an error naming every listed setting that is empty.
+func (c Config) Require(envNames ...string) error {
+	values := map[string]string{
+		"DATABASE_URL":          c.DatabaseURL,
+		"INTERCOM_ACCESS_TOKEN": c.IntercomAccessToken,
+		"CLERK_WEBHOOK_SECRET":  c.ClerkWebhookSecret,
+		"TEMPORAL_ADDRESS":      c.TemporalAddress,
+	}
+	var missing []string
+	for _, n := range envNames {
+		if values[n] == "" {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing required configuration: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}

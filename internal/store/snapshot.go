@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// User is a user's current state as the sync pushes it.
+type User struct {
+	ID          string
+	Email       string
+	FirstName   *string
+	LastName    *string
+	CreatedAtMs int64
+	UpdatedAtMs int64
+	Deleted     bool
+	// OrgIDs are the organizations of the user's live memberships (live
+	// organizations only), sorted.
+	OrgIDs []string
+}
+
+// Org is an organization's current state.
+type Org struct {
+	ID          string
+	Name        string
+	Slug        string
+	CreatedAtMs int64
+	UpdatedAtMs int64
+	Deleted     bool
+}
+
+// User loads a user and its organizations; ErrNotFound if never seen.
+func (s *Store) User(ctx context.Context, id string) (User, error) {
+	u := User{ID: id}
+	var email *string
+	err := s.pool.QueryRow(ctx, `
+		SELECT email, first_name, last_name, clerk_created_at, clerk_updated_at, deleted_at IS NOT NULL
+		FROM users WHERE id = $1`, id).
+		Scan(&email, &u.FirstName, &u.LastName, &u.CreatedAtMs, &u.UpdatedAtMs, &u.Deleted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, ErrNotFound
+	}
+	if err != nil {
+		return u, fmt.Errorf("load user %s: %w", id, err)
+	}
+	if email != nil {
+		u.Email = *email
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT DISTINCT m.org_id FROM memberships m
+		JOIN organizations o ON o.id = m.org_id AND o.deleted_at IS NULL
+		WHERE m.user_id = $1 AND m.deleted_at IS NULL
+		ORDER BY m.org_id`, id)
+	if err != nil {
+		return u, fmt.Errorf("load memberships of user %s: %w", id, err)
+	}
+	u.OrgIDs, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return u, fmt.Errorf("load memberships of user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// Org loads an organization; ErrNotFound if never seen.
+func (s *Store) Org(ctx context.Context, id string) (Org, error) {
+	o := Org{ID: id}
+	err := s.pool.QueryRow(ctx, `
+		SELECT name, slug, clerk_created_at, clerk_updated_at, deleted_at IS NOT NULL
+		FROM organizations WHERE id = $1`, id).
+		Scan(&o.Name, &o.Slug, &o.CreatedAtMs, &o.UpdatedAtMs, &o.Deleted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return o, ErrNotFound
+	}
+	if err != nil {
+		return o, fmt.Errorf("load organization %s: %w", id, err)
+	}
+	return o, nil
+}
+
+// Entity kinds in sync_state.
+const (
+	KindContact = "contact" // a Clerk user's contact
+	KindCompany = "company" // a Clerk organization's company
+)
+
+// SyncState is what was last pushed to Intercom for one entity.
+type SyncState struct {
+	IntercomID     string
+	Hash           string
+	AttachedOrgIDs []string
+	Deleted        bool
+}
+
+// SyncState returns the entity's state, or the zero value if never pushed.
+func (s *Store) SyncState(ctx context.Context, kind, id string) (SyncState, error) {
+	var st SyncState
+	err := s.pool.QueryRow(ctx, `
+		SELECT intercom_id, pushed_hash, attached_org_ids, deleted_at IS NOT NULL
+		FROM sync_state WHERE entity_kind = $1 AND entity_id = $2`, kind, id).
+		Scan(&st.IntercomID, &st.Hash, &st.AttachedOrgIDs, &st.Deleted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return SyncState{}, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("load sync state %s/%s: %w", kind, id, err)
+	}
+	return st, nil
+}
+
+// SaveSyncState records a successful push.
+func (s *Store) SaveSyncState(ctx context.Context, kind, id string, st SyncState) error {
+	if st.AttachedOrgIDs == nil {
+		st.AttachedOrgIDs = []string{}
+	}
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO sync_state (entity_kind, entity_id, intercom_id, pushed_hash, attached_org_ids, pushed_at, deleted_at)
+		VALUES ($1, $2, $3, $4, $5, now(), CASE WHEN $6 THEN now() END)
+		ON CONFLICT (entity_kind, entity_id) DO UPDATE SET
+			intercom_id = EXCLUDED.intercom_id, pushed_hash = EXCLUDED.pushed_hash,
+			attached_org_ids = EXCLUDED.attached_org_ids, pushed_at = now(),
+			deleted_at = EXCLUDED.deleted_at`,
+		kind, id, st.IntercomID, st.Hash, st.AttachedOrgIDs, st.Deleted)
+	if err != nil {
+		return fmt.Errorf("save sync state %s/%s: %w", kind, id, err)
+	}
+	return nil
+}

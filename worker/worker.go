@@ -1,0 +1,98 @@
+// Package worker registers the workflows and activities on their task
+// queues: workflows and database activities on the main queue, Intercom
+// activities on their own queue with a fleet-wide rate cap.
+package worker
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/intercom-sync/intercom-sync/activities"
+	"github.com/intercom-sync/intercom-sync/workflows"
+)
+
+// Options configures the workers.
+type Options struct {
+	TaskQueue                  string
+	IntercomTaskQueue          string
+	IntercomRateLimitPerMinute int
+}
+
+// capShare keeps the fleet's activity rate a little below Intercom's
+// limit: the server enforces TaskQueueActivitiesPerSecond only
+// approximately (≈1 % over in a 10-second window), and the client's header
+// pacing fills the rest.
+const capShare = 0.9
+
+// ActivitiesPerSecond is the fleet-wide cap for the Intercom task queue.
+func ActivitiesPerSecond(perMinute int) float64 {
+	return float64(perMinute) / 60 * capShare
+}
+
+// Workers is the pair of Temporal workers of one process.
+type Workers struct {
+	Main, Intercom sdkworker.Worker
+}
+
+// New registers everything on two workers.
+func New(c client.Client, o Options, acts *activities.Activities) *Workers {
+	main := sdkworker.New(c, o.TaskQueue, sdkworker.Options{})
+	Register(main, acts)
+
+	ic := sdkworker.New(c, o.IntercomTaskQueue, sdkworker.Options{
+		TaskQueueActivitiesPerSecond: ActivitiesPerSecond(o.IntercomRateLimitPerMinute),
+		DisableWorkflowWorker:        true,
+	})
+	RegisterIntercom(ic, acts)
+	return &Workers{Main: main, Intercom: ic}
+}
+
+// Registry is what Register needs of a worker (a worker or a replayer).
+type Registry interface {
+	RegisterWorkflowWithOptions(w interface{}, options workflow.RegisterOptions)
+	RegisterActivityWithOptions(a interface{}, options activity.RegisterOptions)
+}
+
+// RegisterWorkflows registers every workflow type under its public name.
+func RegisterWorkflows(r interface {
+	RegisterWorkflowWithOptions(w interface{}, options workflow.RegisterOptions)
+}) {
+	r.RegisterWorkflowWithOptions(workflows.SyncUser, workflow.RegisterOptions{Name: workflows.SyncUserWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.SyncOrg, workflow.RegisterOptions{Name: workflows.SyncOrgWorkflow})
+}
+
+// Register puts the workflows and database activities on the main queue.
+func Register(r Registry, acts *activities.Activities) {
+	RegisterWorkflows(r)
+	r.RegisterActivityWithOptions(acts.ApplyClerkEvent, activity.RegisterOptions{Name: "ApplyClerkEvent"})
+}
+
+// RegisterIntercom puts the Intercom activities on the Intercom queue.
+func RegisterIntercom(r interface {
+	RegisterActivityWithOptions(a interface{}, options activity.RegisterOptions)
+}, acts *activities.Activities) {
+	r.RegisterActivityWithOptions(acts.PushUser, activity.RegisterOptions{Name: "PushUser"})
+	r.RegisterActivityWithOptions(acts.PushOrg, activity.RegisterOptions{Name: "PushOrg"})
+}
+
+// Start starts both workers.
+func (w *Workers) Start() error {
+	if err := w.Main.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	if err := w.Intercom.Start(); err != nil {
+		w.Main.Stop()
+		return fmt.Errorf("start Intercom worker: %w", err)
+	}
+	return nil
+}
+
+// Stop stops both, letting running activities finish (WorkerStopTimeout).
+func (w *Workers) Stop() {
+	w.Intercom.Stop()
+	w.Main.Stop()
+}

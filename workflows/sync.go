@@ -1,0 +1,175 @@
+// Package workflows orchestrates the sync. Workflow code is deterministic:
+// every side effect is an activity (package activities), and retry
+// policies live here.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/intercom-sync/intercom-sync/activities"
+	"github.com/intercom-sync/intercom-sync/internal/clerk"
+	"github.com/intercom-sync/intercom-sync/internal/store"
+)
+
+// Workflow types, the signal that carries Clerk events, and workflow IDs.
+const (
+	SyncUserWorkflow = "SyncUser"
+	SyncOrgWorkflow  = "SyncOrg"
+
+	// ClerkEventSignal carries one clerk.Delivery to the entity's workflow.
+	ClerkEventSignal = "clerk-event"
+)
+
+// UserWorkflowID is the one workflow ID of a user's syncs: all of its
+// events (user and membership) are serialized through it.
+func UserWorkflowID(userID string) string { return "user/" + userID }
+
+// OrgWorkflowID is the one workflow ID of an organization's syncs.
+func OrgWorkflowID(orgID string) string { return "org/" + orgID }
+
+// SyncInput starts SyncUser or SyncOrg. Events arrive as ClerkEventSignal
+// (signal-with-start); Pending carries unprocessed ones across
+// continue-as-new.
+type SyncInput struct {
+	EntityID string           `json:"entity_id"`
+	Pending  []clerk.Delivery `json:"pending,omitempty"`
+	// IntercomTaskQueue is where Intercom activities run; empty means
+	// "<this workflow's task queue>-intercom".
+	IntercomTaskQueue string `json:"intercom_task_queue,omitempty"`
+}
+
+// maxRoundsPerRun bounds a run's history: after this many apply-and-push
+// rounds the workflow continues as new with whatever is still queued.
+const maxRoundsPerRun = 100
+
+// a is used only for method references: workflows never call it.
+var a *activities.Activities
+
+// SyncUser applies a user's Clerk events (user.* and
+// organizationMembership.*) to the database, one at a time in arrival
+// order, then pushes the user's current state to Intercom. It ends when no
+// event is queued; the next event starts it again.
+func SyncUser(ctx workflow.Context, in SyncInput) error {
+	return runEntitySync(ctx, in, SyncUser, a.PushUser, "user")
+}
+
+// SyncOrg does the same for an organization and its company.
+func SyncOrg(ctx workflow.Context, in SyncInput) error {
+	return runEntitySync(ctx, in, SyncOrg, a.PushOrg, "organization")
+}
+
+func runEntitySync(ctx workflow.Context, in SyncInput, self, push any, label string) error {
+	logger := workflow.GetLogger(ctx)
+	signals := workflow.GetSignalChannel(ctx, ClerkEventSignal)
+	dbCtx := workflow.WithActivityOptions(ctx, databaseActivityOptions())
+	icCtx := workflow.WithActivityOptions(ctx, intercomActivityOptions(ctx, in.IntercomTaskQueue))
+
+	pending := in.Pending
+	for round := 0; ; round++ {
+		pending = drain(signals, pending)
+		if len(pending) == 0 {
+			return nil
+		}
+		if round >= maxRoundsPerRun {
+			in.Pending = pending
+			return workflow.NewContinueAsNewError(ctx, self, in)
+		}
+		changed, err := applyEvents(ctx, dbCtx, pending)
+		pending = nil
+		if err != nil {
+			return err
+		}
+		if !changed {
+			continue // duplicates or stale events: Intercom is already right
+		}
+		var res activities.PushResult
+		if err := workflow.ExecuteActivity(icCtx, push, in.EntityID).Get(ctx, &res); err != nil {
+			logger.Error(fmt.Sprintf("Failed to sync %s %s to Intercom: %v", label, in.EntityID, err))
+			// The database stays the source of truth: record whatever is
+			// queued before failing, so no event is lost with this run.
+			if _, applyErr := applyEvents(ctx, dbCtx, drain(signals, nil)); applyErr != nil {
+				logger.Error("Could not apply queued events", "error", applyErr)
+			}
+			return fmt.Errorf("sync %s %s to Intercom: %w", label, in.EntityID, err)
+		}
+		logger.Info("Pushed to Intercom", "entity_id", in.EntityID, "outcome", res.Outcome, "intercom_id", res.IntercomID)
+	}
+}
+
+// drain appends every signal already delivered, without blocking.
+func drain(ch workflow.ReceiveChannel, pending []clerk.Delivery) []clerk.Delivery {
+	for {
+		var d clerk.Delivery
+		if !ch.ReceiveAsync(&d) {
+			return pending
+		}
+		pending = append(pending, d)
+	}
+}
+
+// applyEvents writes events to the database in arrival order and reports
+// whether any changed it. An unusable event is logged and skipped: it can
+// never succeed, and the events after it must still be applied.
+func applyEvents(ctx, dbCtx workflow.Context, events []clerk.Delivery) (bool, error) {
+	changed := false
+	for _, d := range events {
+		var res store.ApplyResult
+		err := workflow.ExecuteActivity(dbCtx, a.ApplyClerkEvent, d).Get(ctx, &res)
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeBadEvent {
+			workflow.GetLogger(ctx).Error("Skipping unusable Clerk event", "svix_id", d.SvixID, "type", d.Type, "error", err)
+			continue
+		}
+		if err != nil {
+			return changed, fmt.Errorf("apply %s %s: %w", d.Type, d.SvixID, err)
+		}
+		changed = changed || res.Changed
+	}
+	return changed, nil
+}
+
+// databaseActivityOptions: a database outage is retried for a day with
+// backoff capped at a minute.
+func databaseActivityOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeBadEvent},
+		},
+	}
+}
+
+// intercomActivityOptions: Intercom calls run on their own, rate-capped
+// task queue. 429s wait for the window reset (the activity sets
+// NextRetryDelay), 5xx and timeouts back off exponentially; 4xx fail at
+// once (the activity marks them non-retryable).
+func intercomActivityOptions(ctx workflow.Context, queue string) workflow.ActivityOptions {
+	if queue == "" {
+		queue = IntercomQueueFor(workflow.GetInfo(ctx).TaskQueueName)
+	}
+	return workflow.ActivityOptions{
+		TaskQueue:              queue,
+		StartToCloseTimeout:    2 * time.Minute,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    5 * time.Minute,
+			NonRetryableErrorTypes: []string{
+				activities.ErrTypeClient, activities.ErrTypeAuth,
+			},
+		},
+	}
+}
+
+// IntercomQueueFor is the default Intercom task queue beside queue.
+func IntercomQueueFor(queue string) string { return queue + "-intercom" }
