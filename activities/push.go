@@ -82,29 +82,46 @@ func (a *Activities) pushUser(ctx context.Context, userID string) (PushResult, e
 	if st.Hash == hash && st.IntercomID != "" && !st.Deleted {
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged}, nil
 	}
-	if err := a.ensureAttributes(ctx, "contact"); err != nil {
-		return PushResult{}, err
+	// Each step records its progress, so an attempt retried after a
+	// failure (a 429 or 500 half-way) resumes where the last one stopped
+	// instead of repeating every call.
+	save := func() error { return a.Store.SaveSyncState(ctx, store.KindContact, userID, st) }
+	outcome := OutcomeUpdated
+	if fieldsHash := hashOf(fields); st.FieldsHash != fieldsHash || st.IntercomID == "" || st.Deleted {
+		if err := a.ensureAttributes(ctx, "contact"); err != nil {
+			return PushResult{}, err
+		}
+		contactID, how, err := a.upsertContact(ctx, st.IntercomID, userID, fields)
+		if err != nil {
+			return PushResult{}, err
+		}
+		if contactID != st.IntercomID {
+			st.AttachedOrgIDs = nil // a different contact: nothing attached to it yet
+		}
+		st.IntercomID, st.FieldsHash, st.Deleted, outcome = contactID, fieldsHash, false, how
+		if err := save(); err != nil {
+			return PushResult{}, err
+		}
 	}
-	contactID, outcome, err := a.upsertContact(ctx, st.IntercomID, userID, fields)
-	if err != nil {
-		return PushResult{}, err
-	}
-
-	// Attach every current company: attaching twice is a no-op in
-	// Intercom, and a contact that was re-created needs them all again.
 	for _, orgID := range u.OrgIDs {
+		if slices.Contains(st.AttachedOrgIDs, orgID) {
+			continue
+		}
 		companyID, err := a.ensureCompany(ctx, orgID)
 		if err != nil {
 			return PushResult{}, fmt.Errorf("company for organization %s: %w", orgID, err)
 		}
-		if companyID == "" {
-			continue // organization deleted meanwhile
+		if companyID != "" { // "" : the organization was deleted meanwhile
+			if err := a.Intercom.AttachCompany(ctx, st.IntercomID, companyID); err != nil {
+				return PushResult{}, fmt.Errorf("attach contact %s to company %s: %w", st.IntercomID, companyID, err)
+			}
 		}
-		if err := a.Intercom.AttachCompany(ctx, contactID, companyID); err != nil {
-			return PushResult{}, fmt.Errorf("attach contact %s to company %s: %w", contactID, companyID, err)
+		st.AttachedOrgIDs = append(st.AttachedOrgIDs, orgID)
+		if err := save(); err != nil {
+			return PushResult{}, err
 		}
 	}
-	for _, orgID := range st.AttachedOrgIDs {
+	for _, orgID := range slices.Clone(st.AttachedOrgIDs) {
 		if slices.Contains(u.OrgIDs, orgID) {
 			continue
 		}
@@ -112,18 +129,19 @@ func (a *Activities) pushUser(ctx context.Context, userID string) (PushResult, e
 		if err != nil {
 			return PushResult{}, err
 		}
-		if cst.IntercomID == "" {
-			continue
+		if cst.IntercomID != "" {
+			err = a.Intercom.DetachCompany(ctx, st.IntercomID, cst.IntercomID)
+			if err != nil && !intercom.IsNotFound(err) { // 404: already detached, or the company is gone
+				return PushResult{}, fmt.Errorf("detach contact %s from company %s: %w", st.IntercomID, cst.IntercomID, err)
+			}
 		}
-		err = a.Intercom.DetachCompany(ctx, contactID, cst.IntercomID)
-		if err != nil && !intercom.IsNotFound(err) { // 404: already detached or company gone
-			return PushResult{}, fmt.Errorf("detach contact %s from company %s: %w", contactID, cst.IntercomID, err)
+		st.AttachedOrgIDs = slices.DeleteFunc(st.AttachedOrgIDs, func(id string) bool { return id == orgID })
+		if err := save(); err != nil {
+			return PushResult{}, err
 		}
 	}
-	err = a.Store.SaveSyncState(ctx, store.KindContact, userID, store.SyncState{
-		IntercomID: contactID, Hash: hash, AttachedOrgIDs: u.OrgIDs,
-	})
-	return PushResult{IntercomID: contactID, Outcome: outcome}, err
+	st.Hash = hash
+	return PushResult{IntercomID: st.IntercomID, Outcome: outcome}, save()
 }
 
 // contactFields is the contact as Intercom should hold it.

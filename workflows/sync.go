@@ -163,7 +163,7 @@ func intercomActivityOptions(ctx workflow.Context, queue string) workflow.Activi
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
-			MaximumInterval:    5 * time.Minute,
+			MaximumInterval:    time.Minute,
 			NonRetryableErrorTypes: []string{
 				activities.ErrTypeClient, activities.ErrTypeAuth,
 			},

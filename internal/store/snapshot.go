@@ -88,8 +88,12 @@ const (
 
 // SyncState is what was last pushed to Intercom for one entity.
 type SyncState struct {
-	IntercomID     string
-	Hash           string
+	IntercomID string
+	// Hash fingerprints everything the last complete push wrote.
+	Hash string
+	// FieldsHash fingerprints the fields last written to the record, even
+	// if the push did not complete (attachments may be left).
+	FieldsHash     string
 	AttachedOrgIDs []string
 	Deleted        bool
 }
@@ -98,9 +102,9 @@ type SyncState struct {
 func (s *Store) SyncState(ctx context.Context, kind, id string) (SyncState, error) {
 	var st SyncState
 	err := s.pool.QueryRow(ctx, `
-		SELECT intercom_id, pushed_hash, attached_org_ids, deleted_at IS NOT NULL
+		SELECT intercom_id, pushed_hash, fields_hash, attached_org_ids, deleted_at IS NOT NULL
 		FROM sync_state WHERE entity_kind = $1 AND entity_id = $2`, kind, id).
-		Scan(&st.IntercomID, &st.Hash, &st.AttachedOrgIDs, &st.Deleted)
+		Scan(&st.IntercomID, &st.Hash, &st.FieldsHash, &st.AttachedOrgIDs, &st.Deleted)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return SyncState{}, nil
 	}
@@ -110,19 +114,19 @@ func (s *Store) SyncState(ctx context.Context, kind, id string) (SyncState, erro
 	return st, nil
 }
 
-// SaveSyncState records a successful push.
+// SaveSyncState records a push, or progress within one.
 func (s *Store) SaveSyncState(ctx context.Context, kind, id string, st SyncState) error {
 	if st.AttachedOrgIDs == nil {
 		st.AttachedOrgIDs = []string{}
 	}
 	_, err := s.pool.Exec(ctx, `
-		INSERT INTO sync_state (entity_kind, entity_id, intercom_id, pushed_hash, attached_org_ids, pushed_at, deleted_at)
-		VALUES ($1, $2, $3, $4, $5, now(), CASE WHEN $6 THEN now() END)
+		INSERT INTO sync_state (entity_kind, entity_id, intercom_id, pushed_hash, fields_hash, attached_org_ids, pushed_at, deleted_at)
+		VALUES ($1, $2, $3, $4, $5, $6, now(), CASE WHEN $7 THEN now() END)
 		ON CONFLICT (entity_kind, entity_id) DO UPDATE SET
 			intercom_id = EXCLUDED.intercom_id, pushed_hash = EXCLUDED.pushed_hash,
-			attached_org_ids = EXCLUDED.attached_org_ids, pushed_at = now(),
-			deleted_at = EXCLUDED.deleted_at`,
-		kind, id, st.IntercomID, st.Hash, st.AttachedOrgIDs, st.Deleted)
+			fields_hash = EXCLUDED.fields_hash, attached_org_ids = EXCLUDED.attached_org_ids,
+			pushed_at = now(), deleted_at = EXCLUDED.deleted_at`,
+		kind, id, st.IntercomID, st.Hash, st.FieldsHash, st.AttachedOrgIDs, st.Deleted)
 	if err != nil {
 		return fmt.Errorf("save sync state %s/%s: %w", kind, id, err)
 	}

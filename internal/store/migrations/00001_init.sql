@@ -60,13 +60,16 @@ CREATE TABLE clerk_events (
 );
 
 -- What was last pushed to Intercom for each entity: its Intercom id, a hash
--- of the pushed payload (to skip unchanged pushes) and, for contacts, the
--- Clerk organization ids it is attached to (to know what to detach).
+-- of everything pushed (to skip unchanged pushes), a hash of the fields
+-- last written (so a retried push resumes after the write) and, for
+-- contacts, the Clerk organization ids the contact is attached to (to know
+-- what is left to attach, and what to detach).
 CREATE TABLE sync_state (
     entity_kind       text NOT NULL,
     entity_id         text NOT NULL,
     intercom_id       text NOT NULL DEFAULT '',
     pushed_hash       text NOT NULL DEFAULT '',
+    fields_hash       text NOT NULL DEFAULT '',
     attached_org_ids  text[] NOT NULL DEFAULT '{}',
     pushed_at         timestamptz,
     deleted_at        timestamptz,
