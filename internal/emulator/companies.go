@@ -1,0 +1,282 @@
+package emulator
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// companyFields are the fields of create_or_update_company_request. Intercom
+// answers any other top-level key with 400 bad_request "bad '<key>'
+// parameter", which catches typos in a client.
+var companyFields = map[string]bool{
+	"company_id": true, "name": true, "plan": true, "size": true, "website": true,
+	"industry": true, "monthly_spend": true, "remote_created_at": true, "custom_attributes": true,
+}
+
+// applyCompanyFields writes the fields present in f onto co.
+func (s *Server) applyCompanyFields(co *Company, f fields) *apiError {
+	for k := range f {
+		if !companyFields[k] {
+			return badRequest(fmt.Sprintf("bad '%s' parameter", k))
+		}
+	}
+	for _, k := range []string{"name", "plan", "website", "industry"} {
+		v, ok, err := f.str(k)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			co.Name = v
+		case "plan":
+			co.Plan = v
+		case "website":
+			co.Website = v
+		case "industry":
+			co.Industry = v
+		}
+	}
+	for _, k := range []string{"size", "monthly_spend", "remote_created_at"} {
+		v, ok, err := f.integer(k)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		switch k {
+		case "size":
+			co.Size = v
+		case "monthly_spend":
+			co.MonthlySpend = v // floats were truncated by fields.integer, like Intercom
+		case "remote_created_at":
+			co.RemoteCreatedAt = v
+		}
+	}
+	if attrs, ok, err := f.attrs("custom_attributes"); err != nil {
+		return err
+	} else if ok {
+		if err := s.checkCustomAttributes("company", attrs); err != nil {
+			return err
+		}
+		co.CustomAttributes = mergeAttrs(co.CustomAttributes, attrs)
+	}
+	return nil
+}
+
+// upsertCompany is POST /companies: company_id is the upsert key. An
+// existing company gets a partial update (custom attributes merged key by
+// key); company_id itself can never change.
+func (s *Server) upsertCompany(c *call) (any, *apiError) {
+	st := s.st
+	f, err := parseFields(c.body)
+	if err != nil {
+		return nil, err
+	}
+	companyID, _, err := f.str("company_id")
+	if err != nil {
+		return nil, err
+	}
+	if companyID == "" {
+		// Intercom can create a company from a name alone, but then it is
+		// unreachable by our id; the sync always sends company_id, so
+		// missing it is treated as the client bug it is.
+		return nil, paramNotFound("company_id not specified")
+	}
+	if id, ok := st.companyByExt[companyID]; ok {
+		co := st.companies[id]
+		next := co.clone()
+		if err := s.applyCompanyFields(&next, f); err != nil {
+			return nil, err
+		}
+		next.UpdatedAt = c.now.Unix()
+		*co = next
+		return s.renderCompany(co), nil
+	}
+	co := &Company{CompanyID: companyID, CustomAttributes: map[string]any{}, ContactIDs: []string{}, TagIDs: []string{}}
+	if err := s.applyCompanyFields(co, f); err != nil {
+		return nil, err
+	}
+	st.insertCompany(co, c.now)
+	return s.renderCompany(co), nil
+}
+
+func (st *store) insertCompany(co *Company, now time.Time) {
+	if co.ID == "" {
+		co.ID = uniqueObjectID(now, func(id string) bool { return st.companies[id] != nil })
+	}
+	if co.CreatedAt == 0 {
+		co.CreatedAt = now.Unix()
+	}
+	if co.UpdatedAt == 0 {
+		co.UpdatedAt = co.CreatedAt
+	}
+	co.seq = st.nextSeq()
+	st.companies[co.ID] = co
+	st.companyByExt[co.CompanyID] = co.ID
+}
+
+// getCompanies is GET /companies. With company_id or name it returns one
+// `company` object (404 if none), as Intercom does and as its SDK override
+// of the spec says; otherwise a page-based company_list, optionally filtered
+// by tag_id (segments are not emulated: segment_id lists nothing).
+func (s *Server) getCompanies(c *call) (any, *apiError) {
+	st := s.st
+	q := c.r.URL.Query()
+	if companyID := q.Get("company_id"); companyID != "" {
+		id, ok := st.companyByExt[companyID]
+		if !ok {
+			return nil, errCompanyNotFound()
+		}
+		return s.renderCompany(st.companies[id]), nil
+	}
+	if name := q.Get("name"); name != "" {
+		for _, co := range st.sortedCompanies() {
+			if co.Name == name {
+				return s.renderCompany(co), nil
+			}
+		}
+		return nil, errCompanyNotFound()
+	}
+	tagID, segmentID := q.Get("tag_id"), q.Get("segment_id")
+	var all []*Company
+	if segmentID == "" {
+		for _, co := range st.sortedCompanies() {
+			if tagID == "" || slices.Contains(co.TagIDs, tagID) {
+				all = append(all, co)
+			}
+		}
+	}
+	page, perPage, err := pageParams(c.r, 15, 60)
+	if err != nil {
+		return nil, err
+	}
+	start, end, totalPages := pageBounds(len(all), page, perPage)
+	data := make([]any, 0, end-start)
+	for _, co := range all[start:end] {
+		data = append(data, s.renderCompany(co))
+	}
+	return obj{
+		"type":        "list",
+		"data":        data,
+		"total_count": len(all),
+		"pages":       obj{"type": "pages", "page": page, "per_page": perPage, "total_pages": totalPages},
+	}, nil
+}
+
+// getCompany is GET /companies/{company_id}; the path takes Intercom's id.
+func (s *Server) getCompany(c *call) (any, *apiError) {
+	co := s.st.companies[c.r.PathValue("company_id")]
+	if co == nil {
+		return nil, errCompanyNotFound()
+	}
+	return s.renderCompany(co), nil
+}
+
+// updateCompany is PUT /companies/{company_id} (Intercom id). company_id
+// may be repeated but not changed.
+func (s *Server) updateCompany(c *call) (any, *apiError) {
+	co := s.st.companies[c.r.PathValue("company_id")]
+	if co == nil {
+		return nil, errCompanyNotFound()
+	}
+	f, err := parseFields(c.body)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok, err := f.str("company_id"); err != nil {
+		return nil, err
+	} else if ok && v != co.CompanyID {
+		return nil, paramInvalid("company_id cannot be updated")
+	}
+	next := co.clone()
+	if err := s.applyCompanyFields(&next, f); err != nil {
+		return nil, err
+	}
+	next.UpdatedAt = c.now.Unix()
+	*co = next
+	return s.renderCompany(co), nil
+}
+
+// deleteCompany is DELETE /companies/{company_id} (Intercom id). Attached
+// contacts are detached, not deleted.
+func (s *Server) deleteCompany(c *call) (any, *apiError) {
+	st := s.st
+	co := st.companies[c.r.PathValue("company_id")]
+	if co == nil {
+		return nil, errCompanyNotFound()
+	}
+	for _, id := range co.ContactIDs {
+		if ct := st.contacts[id]; ct != nil {
+			ct.CompanyIDs = removeString(ct.CompanyIDs, co.ID)
+		}
+	}
+	delete(st.companies, co.ID)
+	delete(st.companyByExt, co.CompanyID)
+	return obj{"id": co.ID, "object": "company", "deleted": true}, nil
+}
+
+// maxCompaniesPerContact is Intercom's limit on attachments per contact.
+const maxCompaniesPerContact = 1000
+
+// attachCompany is POST /contacts/{contact_id}/companies {"id": <Intercom
+// company id>}. Attaching an already attached company succeeds unchanged.
+func (s *Server) attachCompany(c *call) (any, *apiError) {
+	st := s.st
+	ct := st.liveContact(c.r.PathValue("contact_id"))
+	if ct == nil {
+		return nil, errUserNotFound()
+	}
+	f, err := parseFields(c.body)
+	if err != nil {
+		return nil, err
+	}
+	id, _, err := f.str("id")
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, paramNotFound("company not specified")
+	}
+	co := st.companies[id]
+	if co == nil {
+		return nil, errCompanyNotFound()
+	}
+	if !slices.Contains(ct.CompanyIDs, co.ID) {
+		if len(ct.CompanyIDs) >= maxCompaniesPerContact {
+			return nil, &apiError{status: 400, code: "contact_company_limit_exceeded", message: fmt.Sprintf("Contact cannot be attached to more than %d companies", maxCompaniesPerContact)}
+		}
+		ct.CompanyIDs = append(ct.CompanyIDs, co.ID)
+		co.ContactIDs = addString(co.ContactIDs, ct.ID)
+		ct.UpdatedAt = c.now.Unix()
+	}
+	return s.renderCompany(co), nil
+}
+
+// detachCompany is DELETE /contacts/{contact_id}/companies/{company_id}.
+// Unknown contact -> 404 not_found, unknown company -> 404
+// company_not_found. A company that exists but is not attached answers 200
+// with the company: detaching is then already done, and treating it as
+// success keeps retries of a detach idempotent (Intercom documents no error
+// for this case).
+func (s *Server) detachCompany(c *call) (any, *apiError) {
+	st := s.st
+	ct := st.liveContact(c.r.PathValue("contact_id"))
+	if ct == nil {
+		return nil, errUserNotFound()
+	}
+	co := st.companies[c.r.PathValue("company_id")]
+	if co == nil {
+		return nil, errCompanyNotFound()
+	}
+	if slices.Contains(ct.CompanyIDs, co.ID) {
+		ct.CompanyIDs = removeString(ct.CompanyIDs, co.ID)
+		co.ContactIDs = removeString(co.ContactIDs, ct.ID)
+		ct.UpdatedAt = c.now.Unix()
+	}
+	return s.renderCompany(co), nil
+}
