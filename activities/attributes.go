@@ -76,3 +76,35 @@ func alreadyExists(err error) bool {
 	k, ok := intercom.KindOf(err)
 	return ok && k == intercom.KindClient && strings.Contains(strings.ToLower(err.Error()), "already")
 }
+
+// withAttributes ensures the model's custom attributes, then runs write.
+// If Intercom answers that a custom attribute does not exist (it was
+// archived or removed since this process checked), it forgets what it
+// knew, ensures again and retries the write once.
+func (a *Activities) withAttributes(ctx context.Context, model string, write func() error) error {
+	if err := a.ensureAttributes(ctx, model); err != nil {
+		return err
+	}
+	err := write()
+	if !missingAttribute(err) {
+		return err
+	}
+	a.attrs.mu.Lock()
+	delete(a.attrs.done, model)
+	a.attrs.mu.Unlock()
+	if err := a.ensureAttributes(ctx, model); err != nil {
+		return err
+	}
+	return write()
+}
+
+// missingAttribute recognises Intercom's 400 for a write to an unknown
+// custom attribute ("Custom attribute 'x' does not exist").
+func missingAttribute(err error) bool {
+	k, ok := intercom.KindOf(err)
+	msg := ""
+	if err != nil {
+		msg = strings.ToLower(err.Error())
+	}
+	return ok && k == intercom.KindClient && strings.Contains(msg, "attribute") && strings.Contains(msg, "does not exist")
+}

@@ -88,10 +88,11 @@ func (a *Activities) pushUser(ctx context.Context, userID string) (PushResult, e
 	save := func() error { return a.Store.SaveSyncState(ctx, store.KindContact, userID, st) }
 	outcome := OutcomeUpdated
 	if fieldsHash := hashOf(fields); st.FieldsHash != fieldsHash || st.IntercomID == "" || st.Deleted {
-		if err := a.ensureAttributes(ctx, "contact"); err != nil {
-			return PushResult{}, err
-		}
-		contactID, how, err := a.upsertContact(ctx, st.IntercomID, userID, fields)
+		var contactID, how string
+		err := a.withAttributes(ctx, "contact", func() (err error) {
+			contactID, how, err = a.upsertContact(ctx, st.IntercomID, userID, fields)
+			return err
+		})
 		if err != nil {
 			return PushResult{}, err
 		}

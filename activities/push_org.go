@@ -45,10 +45,11 @@ func (a *Activities) pushOrg(ctx context.Context, orgID string) (PushResult, err
 	if st.Hash == hash && st.IntercomID != "" && !st.Deleted {
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged}, nil
 	}
-	if err := a.ensureAttributes(ctx, "company"); err != nil {
-		return PushResult{}, err
-	}
-	c, err := a.Intercom.UpsertCompany(ctx, fields)
+	var c *intercom.Company
+	err = a.withAttributes(ctx, "company", func() (err error) {
+		c, err = a.Intercom.UpsertCompany(ctx, fields)
+		return err
+	})
 	if err != nil {
 		return PushResult{}, fmt.Errorf("upsert company %s: %w", orgID, err)
 	}

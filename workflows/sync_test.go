@@ -154,9 +154,6 @@ func TestSyncUserContinuesAsNewWhenHistoryGrows(t *testing.T) {
 	}
 }
 
-
-
-
 // hasApplicationErrorType walks the whole cause chain: the workflow wraps
 // the activity's error with context.
 func hasApplicationErrorType(err error, typ string) bool {

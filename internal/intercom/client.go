@@ -54,6 +54,9 @@ func New(o Options) *Client {
 	}
 }
 
+// BaseURL is the API root the client calls.
+func (c *Client) BaseURL() string { return c.baseURL }
+
 // Fields is a JSON object body. A map keeps "send null to clear" and "leave
 // out to keep" both expressible, and marshals with sorted keys, so the same
 // fields always hash the same.

@@ -1,0 +1,292 @@
+package activities_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/intercom-sync/intercom-sync/activities"
+	"github.com/intercom-sync/intercom-sync/internal/clerk"
+	"github.com/intercom-sync/intercom-sync/internal/clerksim"
+	"github.com/intercom-sync/intercom-sync/internal/contract"
+	"github.com/intercom-sync/intercom-sync/internal/emulator"
+	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/store"
+	"github.com/intercom-sync/intercom-sync/internal/testenv"
+)
+
+type fixture struct {
+	t    *testing.T
+	acts *activities.Activities
+	em   *emulator.Server
+	env  *testsuite.TestActivityEnvironment
+}
+
+func newFixture(t *testing.T, emOpts emulator.Options) *fixture {
+	st, _ := testenv.Store(t)
+	emOpts.Token = "tok"
+	em := emulator.New(emOpts)
+	srv := httptest.NewServer(em)
+	t.Cleanup(srv.Close)
+	acts := &activities.Activities{
+		Store: st,
+		Intercom: intercom.New(intercom.Options{BaseURL: srv.URL, Token: "tok",
+			Transport: contract.NewValidatingTransport(t, http.DefaultTransport)}),
+		Environment: "test",
+		Log:         testenv.Logger(t),
+	}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	return &fixture{t: t, acts: acts, em: em, env: env}
+}
+
+func (f *fixture) apply(svixID string, body []byte) store.ApplyResult {
+	f.t.Helper()
+	env, err := clerk.ParseEnvelope(body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	_, entity, err := clerk.Route(env)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	v, err := f.env.ExecuteActivity(f.acts.ApplyClerkEvent, clerk.Delivery{SvixID: svixID, Type: env.Type, EntityID: entity, Data: env.Data})
+	if err != nil {
+		f.t.Fatalf("apply %s: %v", svixID, err)
+	}
+	var res store.ApplyResult
+	if err := v.Get(&res); err != nil {
+		f.t.Fatal(err)
+	}
+	return res
+}
+
+func (f *fixture) push(fn any, id string) (activities.PushResult, error) {
+	v, err := f.env.ExecuteActivity(fn, id)
+	if err != nil {
+		return activities.PushResult{}, err
+	}
+	var res activities.PushResult
+	return res, v.Get(&res)
+}
+
+func (f *fixture) mustPush(fn any, id string) activities.PushResult {
+	f.t.Helper()
+	res, err := f.push(fn, id)
+	if err != nil {
+		f.t.Fatalf("push %s: %v", id, err)
+	}
+	return res
+}
+
+func (f *fixture) writes() int64 { return f.em.Snapshot().Counters.Writes }
+
+var (
+	org  = clerksim.Org{ID: "org_1", Name: "Acme", CreatedAtMs: 1_700_000_000_000, UpdatedAtMs: 1_700_000_000_000}
+	user = clerksim.User{ID: "user_1", Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace",
+		CreatedAtMs: 1_700_000_000_000, UpdatedAtMs: 1_700_000_000_000}
+	membership = clerksim.Membership{ID: "orgmem_1", UserID: "user_1", Org: org, CreatedAtMs: 1, UpdatedAtMs: 1}
+)
+
+func TestApplyClerkEventTwiceChangesNothing(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	body := clerksim.UserEvent(clerk.UserCreated, user)
+	if r := f.apply("m1", body); !r.Changed {
+		t.Fatalf("first run: %+v", r)
+	}
+	if r := f.apply("m1", body); !r.Duplicate || r.Changed {
+		t.Fatalf("second run: %+v, want duplicate", r)
+	}
+}
+
+func TestApplyClerkEventRejectsUnusableData(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	_, err := f.env.ExecuteActivity(f.acts.ApplyClerkEvent,
+		clerk.Delivery{SvixID: "bad", Type: clerk.UserUpdated, EntityID: "u", Data: []byte(`{"first_name":"x"}`)})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeBadEvent || !appErr.NonRetryable() {
+		t.Fatalf("err = %v, want a non-retryable %s", err, activities.ErrTypeBadEvent)
+	}
+}
+
+func TestPushOrgTwice(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	f.apply("o1", clerksim.OrgEvent(clerk.OrgCreated, org))
+	if r := f.mustPush(f.acts.PushOrg, org.ID); r.Outcome != activities.OutcomeCreated || r.IntercomID == "" {
+		t.Fatalf("first push: %+v", r)
+	}
+	w := f.writes()
+	if r := f.mustPush(f.acts.PushOrg, org.ID); r.Outcome != activities.OutcomeUnchanged {
+		t.Fatalf("second push: %+v", r)
+	}
+	if f.writes() != w {
+		t.Fatalf("second push wrote %d times", f.writes()-w)
+	}
+	snap := f.em.Snapshot()
+	if len(snap.Companies) != 1 || snap.Companies[0].CompanyID != org.ID || snap.Companies[0].Name != "Acme" {
+		t.Fatalf("companies = %+v", snap.Companies)
+	}
+	// The custom attributes were created before the first write.
+	have := map[string]bool{}
+	for _, a := range snap.DataAttributes {
+		have[a.Model+"."+a.Name] = a.Custom
+	}
+	if !have["company.created_at"] || !have["company.environment"] {
+		t.Fatalf("custom company attributes not created: %v", have)
+	}
+}
+
+func TestPushUserTwice(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	f.apply("u1", clerksim.UserEvent(clerk.UserCreated, user))
+	f.apply("m1", clerksim.MembershipEvent(clerk.MembershipCreated, membership))
+	first := f.mustPush(f.acts.PushUser, user.ID)
+	if first.Outcome != activities.OutcomeCreated {
+		t.Fatalf("first push: %+v", first)
+	}
+	w := f.writes()
+	if r := f.mustPush(f.acts.PushUser, user.ID); r.Outcome != activities.OutcomeUnchanged || r.IntercomID != first.IntercomID {
+		t.Fatalf("second push: %+v", r)
+	}
+	if f.writes() != w {
+		t.Fatalf("second push wrote %d times", f.writes()-w)
+	}
+	snap := f.em.Snapshot()
+	if len(snap.Contacts) != 1 || len(snap.Companies) != 1 {
+		t.Fatalf("%d contacts, %d companies", len(snap.Contacts), len(snap.Companies))
+	}
+	c := snap.Contacts[0]
+	if c.ExternalID != user.ID || c.Email != user.Email || c.Name != "Ada Lovelace" || c.Role != "user" ||
+		c.SignedUpAt != user.CreatedAtMs/1000 || c.CustomAttributes["environment"] != "test" {
+		t.Fatalf("contact = %+v", c)
+	}
+	if len(c.CompanyIDs) != 1 || c.CompanyIDs[0] != snap.Companies[0].ID {
+		t.Fatalf("contact companies = %v", c.CompanyIDs)
+	}
+}
+
+func TestPushUserDetachesEndedMemberships(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	f.apply("u1", clerksim.UserEvent(clerk.UserCreated, user))
+	f.apply("m1", clerksim.MembershipEvent(clerk.MembershipCreated, membership))
+	f.mustPush(f.acts.PushUser, user.ID)
+	f.apply("m2", clerksim.MembershipEvent(clerk.MembershipDeleted, membership))
+	for i := 0; i < 2; i++ {
+		f.mustPush(f.acts.PushUser, user.ID)
+		if c := f.em.Snapshot().Contacts[0]; len(c.CompanyIDs) != 0 {
+			t.Fatalf("run %d: still attached to %v", i, c.CompanyIDs)
+		}
+	}
+}
+
+func TestPushUserDeletedTwice(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	f.apply("u1", clerksim.UserEvent(clerk.UserCreated, user))
+	f.mustPush(f.acts.PushUser, user.ID)
+	f.apply("u2", clerksim.DeletedEvent(clerk.UserDeleted, user.ID, "user"))
+	if r := f.mustPush(f.acts.PushUser, user.ID); r.Outcome != activities.OutcomeDeleted {
+		t.Fatalf("first delete: %+v", r)
+	}
+	w := f.writes()
+	if r := f.mustPush(f.acts.PushUser, user.ID); r.Outcome != activities.OutcomeAbsent {
+		t.Fatalf("second delete: %+v", r)
+	}
+	if len(f.em.Snapshot().Contacts) != 0 || f.writes() != w {
+		t.Fatalf("after second delete: %d contacts, %d writes", len(f.em.Snapshot().Contacts), f.writes()-w)
+	}
+}
+
+func TestPushOrgDeletedTwiceAnd404IsDone(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	f.apply("o1", clerksim.OrgEvent(clerk.OrgCreated, org))
+	f.mustPush(f.acts.PushOrg, org.ID)
+	f.em.Reset() // someone deleted everything in Intercom: the delete must still succeed (404 = done)
+	f.apply("o2", clerksim.DeletedEvent(clerk.OrgDeleted, org.ID, "organization"))
+	if r := f.mustPush(f.acts.PushOrg, org.ID); r.Outcome != activities.OutcomeAbsent {
+		t.Fatalf("delete of a company already gone: %+v", r)
+	}
+	if r := f.mustPush(f.acts.PushOrg, org.ID); r.Outcome != activities.OutcomeAbsent {
+		t.Fatalf("second delete: %+v", r)
+	}
+}
+
+// A contact that already exists in Intercom (made by an earlier system)
+// but is not yet visible to search: the create answers 409, and the push
+// updates the existing contact instead of failing or duplicating it.
+func TestPushUserAdoptsExistingContactOn409(t *testing.T) {
+	f := newFixture(t, emulator.Options{SearchIndexDelay: time.Hour})
+	existing, err := f.em.AddContact(emulator.Contact{Role: "user", ExternalID: user.ID, Email: "old@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.apply("u1", clerksim.UserEvent(clerk.UserCreated, user))
+	r := f.mustPush(f.acts.PushUser, user.ID)
+	if r.IntercomID != existing.ID || r.Outcome != activities.OutcomeUpdated {
+		t.Fatalf("push = %+v, want an update of %s", r, existing.ID)
+	}
+	snap := f.em.Snapshot()
+	if len(snap.Contacts) != 1 || snap.Contacts[0].Email != user.Email {
+		t.Fatalf("contacts = %+v", snap.Contacts)
+	}
+}
+
+// A contact deleted in Intercom behind our back is re-created on the next
+// change.
+func TestPushUserRecreatesContactDeletedInIntercom(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	f.apply("u1", clerksim.UserEvent(clerk.UserCreated, user))
+	first := f.mustPush(f.acts.PushUser, user.ID)
+	f.em.Reset()
+	renamed := user
+	renamed.FirstName, renamed.UpdatedAtMs = "Augusta", user.UpdatedAtMs+1
+	f.apply("u2", clerksim.UserEvent(clerk.UserUpdated, renamed))
+	r := f.mustPush(f.acts.PushUser, user.ID)
+	if r.Outcome != activities.OutcomeCreated || r.IntercomID == first.IntercomID {
+		t.Fatalf("push = %+v", r)
+	}
+	if c := f.em.Snapshot().Contacts; len(c) != 1 || c[0].Name != "Augusta Lovelace" {
+		t.Fatalf("contacts = %+v", c)
+	}
+}
+
+// Intercom's answers become the right Temporal errors: 429 waits for the
+// window reset, 5xx retries, 4xx fails at once with Intercom's message.
+func TestIntercomErrorsBecomeRetryDecisions(t *testing.T) {
+	cases := []struct {
+		faults        emulator.Faults
+		wantType      string
+		nonRetryable  bool
+		wantNextDelay bool
+	}{
+		{emulator.Faults{RateLimitRate: 1}, activities.ErrTypeRateLimited, false, true},
+		{emulator.Faults{ServerErrorRate: 1}, activities.ErrTypeServer, false, false},
+	}
+	for _, tc := range cases {
+		f := newFixture(t, emulator.Options{Faults: tc.faults})
+		f.apply("o1", clerksim.OrgEvent(clerk.OrgCreated, org))
+		_, err := f.push(f.acts.PushOrg, org.ID)
+		var appErr *temporal.ApplicationError
+		if !errors.As(err, &appErr) || appErr.Type() != tc.wantType || appErr.NonRetryable() != tc.nonRetryable {
+			t.Fatalf("faults %+v: err = %v, want %s", tc.faults, err, tc.wantType)
+		}
+		if tc.wantNextDelay && (appErr.NextRetryDelay() <= 0 || appErr.NextRetryDelay() > 11*time.Second) {
+			t.Fatalf("429 NextRetryDelay = %s, want up to the window reset", appErr.NextRetryDelay())
+		}
+	}
+
+	// A wrong token: 401 fails at once, whatever the retry policy.
+	f := newFixture(t, emulator.Options{})
+	f.acts.Intercom = intercom.New(intercom.Options{BaseURL: f.acts.Intercom.BaseURL(), Token: "wrong"})
+	f.apply("o1", clerksim.OrgEvent(clerk.OrgCreated, org))
+	_, err := f.push(f.acts.PushOrg, org.ID)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeAuth || !appErr.NonRetryable() {
+		t.Fatalf("err = %v, want a non-retryable %s", err, activities.ErrTypeAuth)
+	}
+}
