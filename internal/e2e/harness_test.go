@@ -35,7 +35,7 @@ const (
 // stack is one isolated instance of the service: its own database, task
 // queues and emulator, sharing the Temporal dev server.
 type stack struct {
-	t        *testing.T
+	t        testing.TB
 	store    *store.Store
 	emulator *emulator.Server
 	temporal client.Client
@@ -50,7 +50,7 @@ type stackOptions struct {
 	temporal client.Client
 }
 
-func newStack(t *testing.T, o stackOptions) *stack {
+func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
 	st, _ := testenv.Store(t)
 	em := emulator.New(emulator.Options{Token: intercomToken, Faults: o.faults})
