@@ -14,6 +14,14 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
 
+// PushRequest names the entity to push. Force writes everything again even
+// when the stored hash says Intercom is up to date (an operator's resync,
+// e.g. after someone edited the record in Intercom).
+type PushRequest struct {
+	EntityID string `json:"entity_id"`
+	Force    bool   `json:"force,omitempty"`
+}
+
 // PushResult says what a push did.
 type PushResult struct {
 	IntercomID string `json:"intercom_id,omitempty"`
@@ -46,8 +54,9 @@ func hashOf(parts ...any) string {
 // It reads the current database state, so whichever push runs last writes
 // the newest state; and it skips Intercom entirely when the state hashes to
 // what was last pushed.
-func (a *Activities) PushUser(ctx context.Context, userID string) (PushResult, error) {
-	res, err := a.pushUser(ctx, userID)
+func (a *Activities) PushUser(ctx context.Context, req PushRequest) (PushResult, error) {
+	userID := req.EntityID
+	res, err := a.pushUser(ctx, userID, req.Force)
 	if err != nil {
 		a.log().WithField("user_id", userID).Errorf("Failed to sync user %s to Intercom: %v", userID, err)
 		return res, classify(err)
@@ -59,7 +68,7 @@ func (a *Activities) PushUser(ctx context.Context, userID string) (PushResult, e
 	return res, nil
 }
 
-func (a *Activities) pushUser(ctx context.Context, userID string) (PushResult, error) {
+func (a *Activities) pushUser(ctx context.Context, userID string, force bool) (PushResult, error) {
 	u, err := a.Store.User(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
 		// A membership can arrive before user.created: nothing to push yet,
@@ -79,8 +88,17 @@ func (a *Activities) pushUser(ctx context.Context, userID string) (PushResult, e
 
 	fields := a.contactFields(u)
 	hash := hashOf(fields, u.OrgIDs)
-	if st.Hash == hash && st.IntercomID != "" && !st.Deleted {
+	if st.Hash == hash && st.IntercomID != "" && !st.Deleted && !force {
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged}, nil
+	}
+	if force {
+		// Forget the progress markers, keeping what is attached so stale
+		// companies are still detached.
+		st.FieldsHash = ""
+	}
+	attached := st.AttachedOrgIDs
+	if force {
+		attached = nil
 	}
 	// Each step records its progress, so an attempt retried after a
 	// failure (a 429 or 500 half-way) resumes where the last one stopped
@@ -97,7 +115,7 @@ func (a *Activities) pushUser(ctx context.Context, userID string) (PushResult, e
 			return PushResult{}, err
 		}
 		if contactID != st.IntercomID {
-			st.AttachedOrgIDs = nil // a different contact: nothing attached to it yet
+			st.AttachedOrgIDs, attached = nil, nil // a different contact: nothing attached to it yet
 		}
 		st.IntercomID, st.FieldsHash, st.Deleted, outcome = contactID, fieldsHash, false, how
 		if err := save(); err != nil {
@@ -105,7 +123,7 @@ func (a *Activities) pushUser(ctx context.Context, userID string) (PushResult, e
 		}
 	}
 	for _, orgID := range u.OrgIDs {
-		if slices.Contains(st.AttachedOrgIDs, orgID) {
+		if slices.Contains(attached, orgID) {
 			continue
 		}
 		companyID, err := a.ensureCompany(ctx, orgID)
@@ -117,7 +135,9 @@ func (a *Activities) pushUser(ctx context.Context, userID string) (PushResult, e
 				return PushResult{}, fmt.Errorf("attach contact %s to company %s: %w", st.IntercomID, companyID, err)
 			}
 		}
-		st.AttachedOrgIDs = append(st.AttachedOrgIDs, orgID)
+		if !slices.Contains(st.AttachedOrgIDs, orgID) {
+			st.AttachedOrgIDs = append(st.AttachedOrgIDs, orgID)
+		}
 		if err := save(); err != nil {
 			return PushResult{}, err
 		}

@@ -12,8 +12,9 @@ import (
 // PushOrg makes the organization's Intercom company match the database:
 // created or updated by company_id (POST /companies is an upsert), or
 // deleted when the organization is. Unchanged state costs no Intercom call.
-func (a *Activities) PushOrg(ctx context.Context, orgID string) (PushResult, error) {
-	res, err := a.pushOrg(ctx, orgID)
+func (a *Activities) PushOrg(ctx context.Context, req PushRequest) (PushResult, error) {
+	orgID := req.EntityID
+	res, err := a.pushOrg(ctx, orgID, req.Force)
 	if err != nil {
 		a.log().WithField("org_id", orgID).Errorf("Failed to sync organization %s to Intercom: %v", orgID, err)
 		return res, classify(err)
@@ -25,7 +26,7 @@ func (a *Activities) PushOrg(ctx context.Context, orgID string) (PushResult, err
 	return res, nil
 }
 
-func (a *Activities) pushOrg(ctx context.Context, orgID string) (PushResult, error) {
+func (a *Activities) pushOrg(ctx context.Context, orgID string, force bool) (PushResult, error) {
 	o, err := a.Store.Org(ctx, orgID)
 	if errors.Is(err, store.ErrNotFound) {
 		return PushResult{Outcome: OutcomeAbsent}, nil
@@ -42,7 +43,7 @@ func (a *Activities) pushOrg(ctx context.Context, orgID string) (PushResult, err
 	}
 	fields := a.companyFields(o)
 	hash := hashOf(fields)
-	if st.Hash == hash && st.IntercomID != "" && !st.Deleted {
+	if st.Hash == hash && st.IntercomID != "" && !st.Deleted && !force {
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged}, nil
 	}
 	var c *intercom.Company
@@ -87,7 +88,7 @@ func (a *Activities) ensureCompany(ctx context.Context, orgID string) (string, e
 	if st.IntercomID != "" {
 		return st.IntercomID, nil
 	}
-	res, err := a.pushOrg(ctx, orgID)
+	res, err := a.pushOrg(ctx, orgID, false)
 	if err != nil {
 		return "", err
 	}

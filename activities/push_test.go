@@ -68,7 +68,11 @@ func (f *fixture) apply(svixID string, body []byte) store.ApplyResult {
 }
 
 func (f *fixture) push(fn any, id string) (activities.PushResult, error) {
-	v, err := f.env.ExecuteActivity(fn, id)
+	return f.pushReq(fn, activities.PushRequest{EntityID: id})
+}
+
+func (f *fixture) pushReq(fn any, req activities.PushRequest) (activities.PushResult, error) {
+	v, err := f.env.ExecuteActivity(fn, req)
 	if err != nil {
 		return activities.PushResult{}, err
 	}
@@ -288,5 +292,33 @@ func TestIntercomErrorsBecomeRetryDecisions(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeAuth || !appErr.NonRetryable() {
 		t.Fatalf("err = %v, want a non-retryable %s", err, activities.ErrTypeAuth)
+	}
+}
+
+// A forced push rewrites a contact edited in Intercom even though the
+// database did not change.
+func TestForcedPushRestoresEditsMadeInIntercom(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	f.apply("u1", clerksim.UserEvent(clerk.UserCreated, user))
+	f.apply("m1", clerksim.MembershipEvent(clerk.MembershipCreated, membership))
+	first := f.mustPush(f.acts.PushUser, user.ID)
+	// Someone renames the contact and detaches it in Intercom.
+	snap := f.em.Snapshot()
+	req, _ := http.NewRequest(http.MethodDelete, f.acts.Intercom.BaseURL()+"/contacts/"+first.IntercomID+"/companies/"+snap.Companies[0].ID, nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("detach by hand: %v %v", resp, err)
+	}
+	if r := f.mustPush(f.acts.PushUser, user.ID); r.Outcome != activities.OutcomeUnchanged {
+		t.Fatalf("plain push: %+v, want unchanged (the hash matches)", r)
+	}
+	for i := 0; i < 2; i++ {
+		r, err := f.pushReq(f.acts.PushUser, activities.PushRequest{EntityID: user.ID, Force: true})
+		if err != nil || r.IntercomID != first.IntercomID {
+			t.Fatalf("forced push %d: %+v %v", i, r, err)
+		}
+		if c := f.em.Snapshot().Contacts[0]; len(c.CompanyIDs) != 1 {
+			t.Fatalf("forced push %d: companies %v, want re-attached", i, c.CompanyIDs)
+		}
 	}
 }

@@ -23,6 +23,10 @@ const (
 
 	// ClerkEventSignal carries one clerk.Delivery to the entity's workflow.
 	ClerkEventSignal = "clerk-event"
+	// ResyncSignal (no payload) makes the workflow push the entity's
+	// current state again even if nothing changed: the operator's "run this
+	// sync again" (see README).
+	ResyncSignal = "resync"
 )
 
 // UserWorkflowID is the one workflow ID of a user's syncs: all of its
@@ -34,10 +38,11 @@ func OrgWorkflowID(orgID string) string { return "org/" + orgID }
 
 // SyncInput starts SyncUser or SyncOrg. Events arrive as ClerkEventSignal
 // (signal-with-start); Pending carries unprocessed ones across
-// continue-as-new.
+// continue-as-new, and Resync a resync request not yet served.
 type SyncInput struct {
 	EntityID string           `json:"entity_id"`
 	Pending  []clerk.Delivery `json:"pending,omitempty"`
+	Resync   bool             `json:"resync,omitempty"`
 	// IntercomTaskQueue is where Intercom activities run; empty means
 	// "<this workflow's task queue>-intercom".
 	IntercomTaskQueue string `json:"intercom_task_queue,omitempty"`
@@ -69,14 +74,18 @@ func runEntitySync(ctx workflow.Context, in SyncInput, self, push any, label str
 	dbCtx := workflow.WithLocalActivityOptions(ctx, databaseActivityOptions())
 	icCtx := workflow.WithActivityOptions(ctx, intercomActivityOptions(ctx, in.IntercomTaskQueue))
 
-	pending := in.Pending
+	resyncs := workflow.GetSignalChannel(ctx, ResyncSignal)
+	pending, resync := in.Pending, in.Resync
 	for round := 0; ; round++ {
 		pending = drain(signals, pending)
-		if len(pending) == 0 {
+		for resyncs.ReceiveAsync(nil) {
+			resync = true
+		}
+		if len(pending) == 0 && !resync {
 			return nil
 		}
 		if round >= maxRoundsPerRun {
-			in.Pending = pending
+			in.Pending, in.Resync = pending, resync
 			return workflow.NewContinueAsNewError(ctx, self, in)
 		}
 		changed, err := applyEvents(ctx, dbCtx, pending)
@@ -84,11 +93,13 @@ func runEntitySync(ctx workflow.Context, in SyncInput, self, push any, label str
 		if err != nil {
 			return err
 		}
-		if !changed {
+		if !changed && !resync {
 			continue // duplicates or stale events: Intercom is already right
 		}
 		var res activities.PushResult
-		if err := workflow.ExecuteActivity(icCtx, push, in.EntityID).Get(ctx, &res); err != nil {
+		req := activities.PushRequest{EntityID: in.EntityID, Force: resync}
+		resync = false
+		if err := workflow.ExecuteActivity(icCtx, push, req).Get(ctx, &res); err != nil {
 			logger.Error(fmt.Sprintf("Failed to sync %s %s to Intercom: %v", label, in.EntityID, err))
 			// The database stays the source of truth: record whatever is
 			// queued before failing, so no event is lost with this run.

@@ -42,7 +42,7 @@ func TestSyncUserAppliesThenPushesOnce(t *testing.T) {
 			applied = append(applied, d.SvixID)
 			return store.ApplyResult{Changed: true}, nil
 		})
-	env.OnActivity(a.PushUser, mock.Anything, "user_1").Return(activities.PushResult{Outcome: "updated"}, nil).Once()
+	env.OnActivity(a.PushUser, mock.Anything, activities.PushRequest{EntityID: "user_1"}).Return(activities.PushResult{Outcome: "updated"}, nil).Once()
 
 	env.ExecuteWorkflow(workflows.SyncUser, workflows.SyncInput{
 		EntityID: "user_1", Pending: []clerk.Delivery{delivery("m1"), delivery("m2"), delivery("m3")},
@@ -76,8 +76,8 @@ func TestSyncUserProcessesSignalsArrivingDuringPush(t *testing.T) {
 			return store.ApplyResult{Changed: true}, nil
 		})
 	pushes := 0
-	env.OnActivity(a.PushUser, mock.Anything, "user_1").Return(
-		func(_ context.Context, _ string) (activities.PushResult, error) {
+	env.OnActivity(a.PushUser, mock.Anything, activities.PushRequest{EntityID: "user_1"}).Return(
+		func(_ context.Context, _ activities.PushRequest) (activities.PushResult, error) {
 			pushes++
 			if pushes == 1 {
 				// A new event arrives while the first push runs.
@@ -99,7 +99,7 @@ func TestSyncUserSkipsUnusableEvent(t *testing.T) {
 	env.OnActivity(a.ApplyClerkEvent, mock.Anything, delivery("bad")).Return(store.ApplyResult{},
 		temporal.NewNonRetryableApplicationError("no id", activities.ErrTypeBadEvent, nil)).Once()
 	env.OnActivity(a.ApplyClerkEvent, mock.Anything, delivery("good")).Return(store.ApplyResult{Changed: true}, nil).Once()
-	env.OnActivity(a.PushUser, mock.Anything, "user_1").Return(activities.PushResult{Outcome: "updated"}, nil).Once()
+	env.OnActivity(a.PushUser, mock.Anything, activities.PushRequest{EntityID: "user_1"}).Return(activities.PushResult{Outcome: "updated"}, nil).Once()
 	env.ExecuteWorkflow(workflows.SyncUser, workflows.SyncInput{
 		EntityID: "user_1", Pending: []clerk.Delivery{delivery("bad"), delivery("good")},
 	})
@@ -116,8 +116,8 @@ func TestSyncOrgFailsWithIntercomMessageAndKeepsQueuedEvents(t *testing.T) {
 			applied = append(applied, d.SvixID)
 			return store.ApplyResult{Changed: true}, nil
 		})
-	env.OnActivity(a.PushOrg, mock.Anything, "org_1").Return(
-		func(_ context.Context, _ string) (activities.PushResult, error) {
+	env.OnActivity(a.PushOrg, mock.Anything, activities.PushRequest{EntityID: "org_1"}).Return(
+		func(_ context.Context, _ activities.PushRequest) (activities.PushResult, error) {
 			env.SignalWorkflow(workflows.ClerkEventSignal, delivery("queued"))
 			return activities.PushResult{}, temporal.NewNonRetryableApplicationError(
 				"intercom POST /companies: 400 bad 'name' parameter", activities.ErrTypeClient, nil)
@@ -141,8 +141,8 @@ func TestSyncOrgFailsWithIntercomMessageAndKeepsQueuedEvents(t *testing.T) {
 func TestSyncUserContinuesAsNewWhenHistoryGrows(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.ApplyClerkEvent, mock.Anything, mock.Anything).Return(store.ApplyResult{Changed: true}, nil)
-	env.OnActivity(a.PushUser, mock.Anything, "user_1").Return(
-		func(_ context.Context, _ string) (activities.PushResult, error) {
+	env.OnActivity(a.PushUser, mock.Anything, activities.PushRequest{EntityID: "user_1"}).Return(
+		func(_ context.Context, _ activities.PushRequest) (activities.PushResult, error) {
 			// Keep the workflow busy: one new event per push.
 			env.SignalWorkflow(workflows.ClerkEventSignal, delivery("again"))
 			return activities.PushResult{Outcome: "updated"}, nil
@@ -168,4 +168,15 @@ func hasApplicationErrorType(err error, typ string) bool {
 		err = appErr.Unwrap()
 	}
 	return false
+}
+
+// A resync signal pushes with Force even though no event changed anything.
+func TestResyncSignalForcesAPush(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.PushUser, mock.Anything, activities.PushRequest{EntityID: "user_1", Force: true}).
+		Return(activities.PushResult{Outcome: "updated"}, nil).Once()
+	env.ExecuteWorkflow(workflows.SyncUser, workflows.SyncInput{EntityID: "user_1", Resync: true})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
 }

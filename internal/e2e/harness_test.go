@@ -42,6 +42,7 @@ type stack struct {
 	api      *httptest.Server
 	sender   clerksim.Sender
 	prefix   string // makes entity ids (and so workflow ids) unique per test
+	queue    string // TEMPORAL_TASK_QUEUE of this stack
 }
 
 type stackOptions struct {
@@ -93,6 +94,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		t: t, store: st, emulator: em, temporal: tc, api: srv,
 		sender: clerksim.Sender{URL: srv.URL + "/webhooks/clerk", Secret: clerkSecret},
 		prefix: testenv.Name("") + "_",
+		queue:  queue,
 	}
 }
 
