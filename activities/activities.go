@@ -5,6 +5,7 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/members"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
 
@@ -23,7 +25,29 @@ type Activities struct {
 	Environment string // ENVIRONMENT_NAME, written to custom_attributes.environment
 	Log         logrus.FieldLogger
 
+	// Members and Positions feed the enrichment of Intercom contacts;
+	// MemberTypes names each member's member_type (MEMBER_TYPE_MAP).
+	Members     MemberDirectory
+	Positions   PositionSource
+	MemberTypes members.TypeMap
+
+	// Temporal lets an activity wake another entity's workflow.
+	Temporal Signaler
+
 	attrs attributeGuard
+	tags  tagCache
+}
+
+// MemberDirectory is the member database (*members.Directory).
+type MemberDirectory interface {
+	// FindByEmail returns members.ErrNotFound when no Active or Retired
+	// member has the email.
+	FindByEmail(ctx context.Context, email string) (members.Member, error)
+}
+
+// PositionSource is the positions table (*positions.Store).
+type PositionSource interface {
+	ForMember(ctx context.Context, memberNumber string) ([]string, error)
 }
 
 // Error types set on ApplicationErrors, for retry policies and for people

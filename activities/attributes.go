@@ -15,6 +15,14 @@ import (
 var customAttributes = map[string][]attributeSpec{
 	"contact": {
 		{Name: "environment", DataType: "string", Description: "Deployment that synced this contact (ENVIRONMENT_NAME)"},
+		{Name: "status", DataType: "string", Description: "invited (an invitation not yet accepted) or active (a user)"},
+		// Written by the enrichment from the member database. member_number
+		// is a string: member numbers are VARCHAR in the member database.
+		{Name: "member_number", DataType: "string", Description: "Member number in the member database"},
+		{Name: "member_type", DataType: "string", Description: "Member type, from status and membertypeid (MEMBER_TYPE_MAP)"},
+		{Name: "region", DataType: "string", Description: "Member's region (RNAV for retired members)"},
+		{Name: "facility", DataType: "string", Description: "Member's facility (RNAV for retired members)"},
+		{Name: "positions", DataType: "string", Description: "Member's positions, comma-separated"},
 	},
 	"company": {
 		{Name: "created_at", DataType: "date", Description: "When the organization was created in the app"},

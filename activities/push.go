@@ -25,9 +25,13 @@ type PushRequest struct {
 // PushResult says what a push did.
 type PushResult struct {
 	IntercomID string `json:"intercom_id,omitempty"`
-	// Outcome is one of "created", "updated", "deleted", "unchanged",
-	// "absent" (nothing to push: the entity is unknown, or already gone).
+	// Outcome is one of "created", "updated", "converted", "deleted",
+	// "unchanged", "absent" (nothing to push: the entity is unknown, or
+	// already gone).
 	Outcome string `json:"outcome"`
+	// RefreshUser names a user whose sync must run next (an invitation
+	// whose person is now a user).
+	RefreshUser string `json:"refresh_user,omitempty"`
 }
 
 const (
@@ -88,7 +92,13 @@ func (a *Activities) pushUser(ctx context.Context, userID string, force bool) (P
 
 	fields := a.contactFields(u)
 	hash := hashOf(fields, u.OrgIDs)
-	if st.Hash == hash && st.IntercomID != "" && !st.Deleted && !force {
+	// Invited contacts of this person (by accepted invitation or email)
+	// still in Intercom: the user's contact absorbs them.
+	invited, err := a.Store.InvitedContactsOf(ctx, userID, u.Email)
+	if err != nil {
+		return PushResult{}, err
+	}
+	if st.Hash == hash && st.IntercomID != "" && !st.Deleted && !force && len(invited) == 0 {
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged}, nil
 	}
 	if force {
@@ -108,7 +118,7 @@ func (a *Activities) pushUser(ctx context.Context, userID string, force bool) (P
 	if fieldsHash := hashOf(fields); st.FieldsHash != fieldsHash || st.IntercomID == "" || st.Deleted {
 		var contactID, how string
 		err := a.withAttributes(ctx, "contact", func() (err error) {
-			contactID, how, err = a.upsertContact(ctx, st.IntercomID, userID, fields)
+			contactID, how, err = a.upsertUserContact(ctx, st.IntercomID, userID, fields, invited)
 			return err
 		})
 		if err != nil {
@@ -121,6 +131,9 @@ func (a *Activities) pushUser(ctx context.Context, userID string, force bool) (P
 		if err := save(); err != nil {
 			return PushResult{}, err
 		}
+	}
+	if err := a.absorbInvitedContacts(ctx, st.IntercomID, invited); err != nil {
+		return PushResult{}, err
 	}
 	for _, orgID := range u.OrgIDs {
 		if slices.Contains(attached, orgID) {
@@ -170,7 +183,7 @@ func (a *Activities) contactFields(u store.User) intercom.Fields {
 	f := intercom.Fields{
 		"role":              "user",
 		"external_id":       u.ID,
-		"custom_attributes": map[string]any{"environment": a.Environment},
+		"custom_attributes": map[string]any{"environment": a.Environment, "status": StatusActive},
 	}
 	if u.Email != "" {
 		f["email"] = u.Email
@@ -184,6 +197,30 @@ func (a *Activities) contactFields(u store.User) intercom.Fields {
 		f["signed_up_at"] = u.CreatedAtMs / 1000
 	}
 	return f
+}
+
+// upsertUserContact is upsertContact for a user, except that a user with
+// no contact yet takes over their oldest invited contact instead of
+// getting a second one.
+func (a *Activities) upsertUserContact(ctx context.Context, knownID, userID string, f intercom.Fields, invited []store.InvitedContact) (string, string, error) {
+	if knownID == "" && len(invited) > 0 {
+		found, err := a.Intercom.FindContactByExternalID(ctx, userID)
+		if err != nil {
+			return "", "", fmt.Errorf("search contact %s: %w", userID, err)
+		}
+		if found == nil {
+			for _, inv := range invited {
+				id, err := a.adoptInvitedContact(ctx, inv, f)
+				if err != nil {
+					return "", "", err
+				}
+				if id != "" {
+					return id, OutcomeConverted, nil
+				}
+			}
+		}
+	}
+	return a.upsertContact(ctx, knownID, userID, f)
 }
 
 // upsertContact finds the contact by its Intercom id (if known) or

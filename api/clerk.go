@@ -112,8 +112,11 @@ func (h *ClerkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	d := clerk.Delivery{SvixID: svixID(r), Type: env.Type, EntityID: entityID, Data: env.Data}
 	wfID, wf, wfType := workflows.UserWorkflowID(entityID), any(workflows.SyncUser), workflows.SyncUserWorkflow
-	if kind == clerk.EntityOrg {
+	switch kind {
+	case clerk.EntityOrg:
 		wfID, wf, wfType = workflows.OrgWorkflowID(entityID), any(workflows.SyncOrg), workflows.SyncOrgWorkflow
+	case clerk.EntityInvitation:
+		wfID, wf, wfType = workflows.InviteWorkflowID(entityID), any(workflows.InviteContact), workflows.InviteContactWorkflow
 	}
 	fields["workflow_id"] = wfID
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)

@@ -203,15 +203,18 @@ func TestRejections(t *testing.T) {
 // handle its type.
 func TestClerkExamplesRouteToEntityWorkflows(t *testing.T) {
 	want := map[string]string{
-		"user.created":                   "user/user_2rA7kP9sLq3VnX6bYc1HdF8mZtE",
-		"user.updated":                   "user/user_2rA7kP9sLq3VnX6bYc1HdF8mZtE",
-		"user.deleted":                   "user/user_2rA7kP9sLq3VnX6bYc1HdF8mZtE",
-		"organization.created":           "org/org_2rB1nW6cJx4TqE9vLm2YsA7dKpR",
-		"organization.updated":           "org/org_2rB1nW6cJx4TqE9vLm2YsA7dKpR",
-		"organization.deleted":           "org/org_2rB1nW6cJx4TqE9vLm2YsA7dKpR",
-		"organizationMembership.created": "user/user_2rE3pL5gHk8NzR1cWq6TvB4yXmA",
-		"organizationMembership.updated": "user/user_2rE3pL5gHk8NzR1cWq6TvB4yXmA",
-		"organizationMembership.deleted": "user/user_2rE3pL5gHk8NzR1cWq6TvB4yXmA",
+		"user.created":                    "user/user_2rA7kP9sLq3VnX6bYc1HdF8mZtE",
+		"user.updated":                    "user/user_2rA7kP9sLq3VnX6bYc1HdF8mZtE",
+		"user.deleted":                    "user/user_2rA7kP9sLq3VnX6bYc1HdF8mZtE",
+		"organization.created":            "org/org_2rB1nW6cJx4TqE9vLm2YsA7dKpR",
+		"organization.updated":            "org/org_2rB1nW6cJx4TqE9vLm2YsA7dKpR",
+		"organization.deleted":            "org/org_2rB1nW6cJx4TqE9vLm2YsA7dKpR",
+		"organizationMembership.created":  "user/user_2rE3pL5gHk8NzR1cWq6TvB4yXmA",
+		"organizationMembership.updated":  "user/user_2rE3pL5gHk8NzR1cWq6TvB4yXmA",
+		"organizationMembership.deleted":  "user/user_2rE3pL5gHk8NzR1cWq6TvB4yXmA",
+		"organizationInvitation.created":  "invite/orginv_2rD9mX4cVb7NqT2wKs5HyE8aLpJ",
+		"organizationInvitation.accepted": "invite/orginv_2rD9mX4cVb7NqT2wKs5HyE8aLpJ",
+		"organizationInvitation.revoked":  "invite/orginv_2rDAq1Zt6Gh3YuP8nMc4WxR7kVe",
 	}
 	files, _ := filepath.Glob("testdata/clerk/*.json")
 	if len(files) != 12 {

@@ -14,16 +14,24 @@ type Check struct {
 	Check func(context.Context) error
 }
 
-// Routes builds the API router.
+// Routes builds the API router. A nil handler leaves its route out.
 type Routes struct {
-	Clerk  http.Handler
-	Checks []Check
+	Clerk    http.Handler
+	Intercom http.Handler // POST /api/intercom/webhook
+	Lookup   http.Handler // POST /api/intercom/lookup-email; nil when LOOKUP_API_TOKEN is unset outside development
+	Checks   []Check
 }
 
 // Router returns the mux with every route.
 func (rt Routes) Router() *mux.Router {
 	r := mux.NewRouter()
 	r.Handle("/webhooks/clerk", rt.Clerk).Methods(http.MethodPost)
+	if rt.Intercom != nil {
+		r.Handle("/api/intercom/webhook", rt.Intercom).Methods(http.MethodPost)
+	}
+	if rt.Lookup != nil {
+		r.Handle("/api/intercom/lookup-email", rt.Lookup).Methods(http.MethodPost)
+	}
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}).Methods(http.MethodGet)

@@ -5,6 +5,7 @@ package worker
 
 import (
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -33,6 +34,10 @@ func ActivitiesPerSecond(perMinute int) float64 {
 	return float64(perMinute) / 60 * capShare
 }
 
+// StopTimeout is how long a stopping worker lets running activities
+// finish; Kubernetes' grace period for workers (60 s) is longer.
+const StopTimeout = 30 * time.Second
+
 // Workers is the pair of Temporal workers of one process.
 type Workers struct {
 	Main, Intercom sdkworker.Worker
@@ -40,12 +45,15 @@ type Workers struct {
 
 // New registers everything on two workers.
 func New(c client.Client, o Options, acts *activities.Activities) *Workers {
-	main := sdkworker.New(c, o.TaskQueue, sdkworker.Options{})
+	// WorkerStopTimeout: on SIGTERM, running activities get this long to
+	// finish before the worker stops (the pods' grace period is longer).
+	main := sdkworker.New(c, o.TaskQueue, sdkworker.Options{WorkerStopTimeout: StopTimeout})
 	Register(main, acts)
 
 	ic := sdkworker.New(c, o.IntercomTaskQueue, sdkworker.Options{
 		TaskQueueActivitiesPerSecond: ActivitiesPerSecond(o.IntercomRateLimitPerMinute),
 		DisableWorkflowWorker:        true,
+		WorkerStopTimeout:            StopTimeout,
 	})
 	RegisterIntercom(ic, acts)
 	return &Workers{Main: main, Intercom: ic}
@@ -63,12 +71,16 @@ func RegisterWorkflows(r interface {
 }) {
 	r.RegisterWorkflowWithOptions(workflows.SyncUser, workflow.RegisterOptions{Name: workflows.SyncUserWorkflow})
 	r.RegisterWorkflowWithOptions(workflows.SyncOrg, workflow.RegisterOptions{Name: workflows.SyncOrgWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.InviteContact, workflow.RegisterOptions{Name: workflows.InviteContactWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.EnrichConversation, workflow.RegisterOptions{Name: workflows.EnrichConversationWorkflow})
 }
 
 // Register puts the workflows and database activities on the main queue.
 func Register(r Registry, acts *activities.Activities) {
 	RegisterWorkflows(r)
 	r.RegisterActivityWithOptions(acts.ApplyClerkEvent, activity.RegisterOptions{Name: "ApplyClerkEvent"})
+	r.RegisterActivityWithOptions(acts.SignalWorkflow, activity.RegisterOptions{Name: "SignalWorkflow"})
+	r.RegisterActivityWithOptions(acts.ClaimNotification, activity.RegisterOptions{Name: "ClaimNotification"})
 }
 
 // RegisterIntercom puts the Intercom activities on the Intercom queue.
@@ -77,6 +89,8 @@ func RegisterIntercom(r interface {
 }, acts *activities.Activities) {
 	r.RegisterActivityWithOptions(acts.PushUser, activity.RegisterOptions{Name: "PushUser"})
 	r.RegisterActivityWithOptions(acts.PushOrg, activity.RegisterOptions{Name: "PushOrg"})
+	r.RegisterActivityWithOptions(acts.PushInvitation, activity.RegisterOptions{Name: "PushInvitation"})
+	r.RegisterActivityWithOptions(acts.EnrichContact, activity.RegisterOptions{Name: "EnrichContact"})
 }
 
 // Start starts both workers.

@@ -27,6 +27,10 @@ const (
 	// current state again even if nothing changed: the operator's "run this
 	// sync again" (see README).
 	ResyncSignal = "resync"
+	// RefreshSignal (no payload) makes the workflow push without forcing:
+	// something outside its own events changed what it must write (an
+	// invitation of the user's was accepted).
+	RefreshSignal = "refresh"
 )
 
 // UserWorkflowID is the one workflow ID of a user's syncs: all of its
@@ -43,6 +47,7 @@ type SyncInput struct {
 	EntityID string           `json:"entity_id"`
 	Pending  []clerk.Delivery `json:"pending,omitempty"`
 	Resync   bool             `json:"resync,omitempty"`
+	Refresh  bool             `json:"refresh,omitempty"`
 	// IntercomTaskQueue is where Intercom activities run; empty means
 	// "<this workflow's task queue>-intercom".
 	IntercomTaskQueue string `json:"intercom_task_queue,omitempty"`
@@ -60,32 +65,40 @@ var a *activities.Activities
 // order, then pushes the user's current state to Intercom. It ends when no
 // event is queued; the next event starts it again.
 func SyncUser(ctx workflow.Context, in SyncInput) error {
-	return runEntitySync(ctx, in, SyncUser, a.PushUser, "user")
+	return runEntitySync(ctx, in, SyncUser, a.PushUser, "user", nil)
 }
 
 // SyncOrg does the same for an organization and its company.
 func SyncOrg(ctx workflow.Context, in SyncInput) error {
-	return runEntitySync(ctx, in, SyncOrg, a.PushOrg, "organization")
+	return runEntitySync(ctx, in, SyncOrg, a.PushOrg, "organization", nil)
 }
 
-func runEntitySync(ctx workflow.Context, in SyncInput, self, push any, label string) error {
+// afterPush runs after a successful push (e.g. to hand work to another
+// entity's workflow).
+type afterPush func(ctx workflow.Context, res activities.PushResult) error
+
+func runEntitySync(ctx workflow.Context, in SyncInput, self, push any, label string, after afterPush) error {
 	logger := workflow.GetLogger(ctx)
 	signals := workflow.GetSignalChannel(ctx, ClerkEventSignal)
 	dbCtx := workflow.WithLocalActivityOptions(ctx, databaseActivityOptions())
 	icCtx := workflow.WithActivityOptions(ctx, intercomActivityOptions(ctx, in.IntercomTaskQueue))
 
 	resyncs := workflow.GetSignalChannel(ctx, ResyncSignal)
-	pending, resync := in.Pending, in.Resync
+	refreshes := workflow.GetSignalChannel(ctx, RefreshSignal)
+	pending, resync, refresh := in.Pending, in.Resync, in.Refresh
 	for round := 0; ; round++ {
 		pending = drain(signals, pending)
 		for resyncs.ReceiveAsync(nil) {
 			resync = true
 		}
-		if len(pending) == 0 && !resync {
+		for refreshes.ReceiveAsync(nil) {
+			refresh = true
+		}
+		if len(pending) == 0 && !resync && !refresh {
 			return nil
 		}
 		if round >= maxRoundsPerRun {
-			in.Pending, in.Resync = pending, resync
+			in.Pending, in.Resync, in.Refresh = pending, resync, refresh
 			return workflow.NewContinueAsNewError(ctx, self, in)
 		}
 		changed, err := applyEvents(ctx, dbCtx, pending)
@@ -93,12 +106,12 @@ func runEntitySync(ctx workflow.Context, in SyncInput, self, push any, label str
 		if err != nil {
 			return err
 		}
-		if !changed && !resync {
+		if !changed && !resync && !refresh {
 			continue // duplicates or stale events: Intercom is already right
 		}
 		var res activities.PushResult
 		req := activities.PushRequest{EntityID: in.EntityID, Force: resync}
-		resync = false
+		resync, refresh = false, false
 		if err := workflow.ExecuteActivity(icCtx, push, req).Get(ctx, &res); err != nil {
 			logger.Error(fmt.Sprintf("Failed to sync %s %s to Intercom: %v", label, in.EntityID, err))
 			// The database stays the source of truth: record whatever is
@@ -109,6 +122,11 @@ func runEntitySync(ctx workflow.Context, in SyncInput, self, push any, label str
 			return fmt.Errorf("sync %s %s to Intercom: %w", label, in.EntityID, err)
 		}
 		logger.Info("Pushed to Intercom", "entity_id", in.EntityID, "outcome", res.Outcome, "intercom_id", res.IntercomID)
+		if after != nil {
+			if err := after(ctx, res); err != nil {
+				return err
+			}
+		}
 	}
 }
 

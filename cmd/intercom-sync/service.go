@@ -16,6 +16,8 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/config"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/logging"
+	"github.com/intercom-sync/intercom-sync/internal/members"
+	"github.com/intercom-sync/intercom-sync/internal/positions"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 	"github.com/intercom-sync/intercom-sync/worker"
 )
@@ -94,9 +96,13 @@ func cmdMigrate(ctx context.Context, args []string) error {
 // down gracefully: the API stops taking requests and finishes the ones in
 // flight; the workers finish running activities.
 func runProcess(ctx context.Context, cfg config.Config, log *logrus.Logger, serveAPI, runWorkers bool) error {
-	required := []string{"DATABASE_URL"}
+	// The member database serves both the lookup API and the enrichment.
+	required := []string{"DATABASE_URL", "MEMBERS_MYSQL_DSN"}
 	if serveAPI {
 		required = append(required, "CLERK_WEBHOOK_SECRET")
+		if !cfg.Development() {
+			required = append(required, "INTERCOM_WEBHOOK_SECRET")
+		}
 	}
 	if runWorkers {
 		required = append(required, "INTERCOM_ACCESS_TOKEN")
@@ -109,6 +115,16 @@ func runProcess(ctx context.Context, cfg config.Config, log *logrus.Logger, serv
 		return err
 	}
 	defer st.Close()
+	memberDir, err := members.Open(cfg.MembersMySQLDSN)
+	if err != nil {
+		return err
+	}
+	defer memberDir.Close()
+	positionStore, err := positions.Open(ctx, cfg.PositionsDatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer positionStore.Close()
 	tc, err := temporalClient(cfg, log)
 	if err != nil {
 		return err
@@ -118,15 +134,37 @@ func runProcess(ctx context.Context, cfg config.Config, log *logrus.Logger, serv
 	errc := make(chan error, 2)
 	var srv *http.Server
 	if serveAPI {
-		clerkHandler, err := api.NewClerkHandler(cfg.ClerkWebhookSecret, tc,
-			api.Queues{Workflows: cfg.TaskQueue, Intercom: cfg.IntercomTaskQueue}, api.DefaultStartTimeout, log)
+		queues := api.Queues{Workflows: cfg.TaskQueue, Intercom: cfg.IntercomTaskQueue}
+		clerkHandler, err := api.NewClerkHandler(cfg.ClerkWebhookSecret, tc, queues, api.DefaultStartTimeout, log)
 		if err != nil {
 			return err
 		}
+		intercomHandler, err := api.NewIntercomHandler(cfg.IntercomWebhookSecret, cfg.Development(), tc, queues,
+			api.DefaultStartTimeout, log)
+		if err != nil {
+			return err
+		}
+		if cfg.IntercomWebhookSecret == "" {
+			log.Warn("INTERCOM_WEBHOOK_SECRET is not set: unsigned Intercom webhooks are accepted (development only)")
+		}
+		var lookup http.Handler
+		switch {
+		case cfg.LookupAPIToken != "":
+			lookup = api.NewLookupHandler(cfg.LookupAPIToken, memberDir, positionStore, log)
+		case cfg.Development():
+			log.Warn("LOOKUP_API_TOKEN is not set: the email lookup API is open (development only)")
+			lookup = api.NewLookupHandler("", memberDir, positionStore, log)
+		default:
+			log.Warn("LOOKUP_API_TOKEN is not set: POST /api/intercom/lookup-email is off")
+		}
 		routes := api.Routes{
-			Clerk: clerkHandler,
+			Clerk:    clerkHandler,
+			Intercom: intercomHandler,
+			Lookup:   lookup,
 			Checks: []api.Check{
 				{Name: "postgres", Check: st.Ping},
+				{Name: "mysql", Check: memberDir.Ping},
+				{Name: "positions", Check: positionStore.Ping},
 				{Name: "temporal", Check: func(ctx context.Context) error {
 					_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
 					return err
@@ -150,6 +188,10 @@ func runProcess(ctx context.Context, cfg config.Config, log *logrus.Logger, serv
 			}),
 			Environment: cfg.EnvironmentName,
 			Log:         log,
+			Temporal:    tc,
+			Members:     memberDir,
+			Positions:   positionStore,
+			MemberTypes: cfg.MemberTypes,
 		}
 		workers, err = startWorkers(ctx, tc, cfg, acts, log)
 		if err != nil {

@@ -22,6 +22,8 @@ func cmdEmulator(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8090", "listen address")
 	token := fs.String("token", "", "the only accepted access token (empty: any bearer token)")
 	limit := fs.Int("rate-limit-per-minute", 10000, "Intercom rate limit, enforced in 10-second windows (0: none)")
+	stateFile := fs.String("state-file", "", "keep the data in this JSON file: loaded at start if it exists, "+
+		"saved every few seconds when it changed and at shutdown (empty: in memory only)")
 	var f emulator.Faults
 	fs.Float64Var(&f.ServerErrorRate, "server-error-rate", 0, "share of requests answered 500")
 	fs.Float64Var(&f.RateLimitRate, "rate-limit-rate", 0, "share of requests answered 429")
@@ -31,18 +33,77 @@ func cmdEmulator(ctx context.Context, args []string) error {
 		return err
 	}
 	em := emulator.New(emulator.Options{Token: *token, RateLimitPerMinute: *limit, Faults: f})
+	// The service's database remembers what it pushed; without the file a
+	// restarted emulator would be empty while the service believes
+	// Intercom is up to date.
+	var state *emulator.StateFile
+	if *stateFile != "" {
+		sf, loaded, err := emulator.OpenStateFile(em, *stateFile)
+		if err != nil {
+			return err
+		}
+		state = sf
+		if loaded {
+			fmt.Fprintf(os.Stderr, "Intercom emulator: loaded state from %s\n", *stateFile)
+		}
+	}
 	srv := &http.Server{Addr: *addr, Handler: em, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	fmt.Fprintf(os.Stderr, "Intercom emulator on http://%s (state: http://%s/_emulator/state)\n", *addr, *addr)
+
+	// Periodic saves bound what a crash (or kill -9) loses to a few
+	// seconds; SaveIfChanged makes an idle emulator write nothing.
+	stopSaving, savingDone := make(chan struct{}), make(chan struct{})
+	if state != nil {
+		const saveEvery = 2 * time.Second
+		go func() {
+			defer close(savingDone)
+			tick := time.NewTicker(saveEvery)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stopSaving:
+					return
+				case <-tick.C:
+					if _, err := state.SaveIfChanged(); err != nil {
+						fmt.Fprintf(os.Stderr, "Intercom emulator: %v (will retry)\n", err)
+					}
+				}
+			}
+		}()
+	} else {
+		close(savingDone)
+	}
+
+	var err error
+	shutdown := false
 	select {
-	case err := <-errc:
-		return err
+	case err = <-errc:
 	case <-ctx.Done():
+		shutdown = true
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		return srv.Shutdown(shutdownCtx)
+		err = srv.Shutdown(shutdownCtx)
 	}
+	close(stopSaving)
+	<-savingDone
+	if state == nil {
+		return err
+	}
+	// After Shutdown no request is in flight, so this is the final state.
+	// If the server failed instead (e.g. the port is taken, perhaps by
+	// another emulator on the same file) only a real change is written.
+	var saveErr error
+	if shutdown {
+		saveErr = state.Save()
+	} else {
+		_, saveErr = state.SaveIfChanged()
+	}
+	if saveErr == nil && shutdown {
+		fmt.Fprintf(os.Stderr, "Intercom emulator: saved state to %s\n", *stateFile)
+	}
+	return errors.Join(err, saveErr)
 }
 
 // cmdDemo posts a small, signed story to a running API: two organizations,

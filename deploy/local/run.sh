@@ -38,17 +38,29 @@ source "$logdir/env"
 export HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8080}
 export ENVIRONMENT_NAME=${ENVIRONMENT_NAME:-development}
 export CLERK_WEBHOOK_SECRET=${CLERK_WEBHOOK_SECRET:-whsec_aW50ZXJjb20tc3luYy1sb2NhbC1kZXYtc2VjcmV0ISE=}
+# Fixed, obviously-fake values for the Intercom webhook (the app's client
+# secret signs X-Hub-Signature) and the lookup API's bearer token.
+export INTERCOM_WEBHOOK_SECRET=${INTERCOM_WEBHOOK_SECRET:-dev-intercom-client-secret}
+export LOOKUP_API_TOKEN=${LOOKUP_API_TOKEN:-dev-lookup-token}
 export LOG_FORMAT=${LOG_FORMAT:-text}
 emulator_addr=${EMULATOR_ADDR:-127.0.0.1:8090}
 
 log "migrating $DATABASE_URL"
 "$bin" migrate
 
+# Demo positions for the demo members, unless positions come from a
+# database of your own (POSITIONS_DATABASE_URL).
+if [[ -z ${POSITIONS_DATABASE_URL:-} ]]; then
+  psql_bin=$(command -v psql || echo "$(pg_config --bindir)/psql")
+  "$psql_bin" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -f "$here/positions.sql" ||
+    warn "loading demo positions failed"
+fi
+
 # setsid: own sessions, so a Ctrl-C reaches only this script, which then
 # stops the children in order (see cleanup).
 if [[ -z ${INTERCOM_ACCESS_TOKEN:-} ]]; then
   log "emulator: starting on $emulator_addr (log: .dev/run/emulator.log)"
-  setsid "$bin" emulator --addr "$emulator_addr" --token dev-token \
+  setsid "$bin" emulator --addr "$emulator_addr" --token dev-token --state-file "$logdir/emulator-state.json" \
     </dev/null >>"$logdir/emulator.log" 2>&1 &
   emu_pid=$!
   export INTERCOM_API_BASE_URL=http://$emulator_addr
@@ -74,6 +86,8 @@ cat >&2 <<EOF
   Intercom         ${INTERCOM_API_BASE_URL:-the real Intercom API}${emu_pid:+  (emulator state: http://$emulator_addr/_emulator/state)}
   Postgres         $DATABASE_URL
   MariaDB          $MEMBERS_MYSQL_DSN  (root: $MYSQL_ROOT_DSN)
+  Member lookup    curl -H 'Authorization: Bearer $LOOKUP_API_TOKEN' -d '{"email":"ada.lovelace@example.com"}' \
+                     http://$HTTP_ADDR/api/intercom/lookup-email
   env              source .dev/run/env
 
   Ctrl-C stops the service, the emulator and the stack; data stays in .dev/run.

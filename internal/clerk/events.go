@@ -161,8 +161,9 @@ type Delivery struct {
 
 // Entity kinds a delivery is routed to; each has one workflow per entity.
 const (
-	EntityUser = "user"
-	EntityOrg  = "org"
+	EntityUser       = "user"
+	EntityOrg        = "org"
+	EntityInvitation = "invite"
 )
 
 // ErrUnknownType marks an event type the service does not handle.
@@ -199,6 +200,15 @@ func Route(e Envelope) (kind, entityID string, err error) {
 			return "", "", errors.New("membership event without public_user_data.user_id or organization.id")
 		}
 		return EntityUser, m.PublicUserData.UserID, nil
+	case InvitationCreated, InvitationAccepted, InvitationRevoked:
+		inv, err := Decode(e.Data, func(i Invitation) string { return i.ID })
+		if err != nil {
+			return "", "", fmt.Errorf("invitation event: %w", err)
+		}
+		if e.Type == InvitationAccepted && inv.UserID == "" {
+			return "", "", errors.New("organizationInvitation.accepted without user_id")
+		}
+		return EntityInvitation, inv.ID, nil
 	default:
 		return "", "", ErrUnknownType
 	}

@@ -143,3 +143,23 @@ func MembershipEvent(typ string, m Membership) []byte {
 		"created_at":       m.CreatedAtMs, "updated_at": m.UpdatedAtMs,
 	})
 }
+
+// Invitation describes an organization invitation.
+type Invitation struct {
+	ID, OrgID, Email, Status, UserID string
+	CreatedAtMs, UpdatedAtMs         int64
+}
+
+// InvitationEvent is an organizationInvitation.* body; accepted carries
+// user_id.
+func InvitationEvent(typ string, i Invitation) []byte {
+	d := map[string]any{
+		"id": i.ID, "object": "organization_invitation", "email_address": i.Email,
+		"organization_id": i.OrgID, "status": i.Status, "role": "org:member",
+		"created_at": i.CreatedAtMs, "updated_at": i.UpdatedAtMs, "expires_at": i.CreatedAtMs + 30*24*3600*1000,
+	}
+	if i.UserID != "" {
+		d["user_id"] = i.UserID
+	}
+	return envelope(typ, d)
+}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/intercom-sync/intercom-sync/internal/members"
 )
 
 // Config is every setting the binary reads. Field comments name the
@@ -33,6 +35,16 @@ type Config struct {
 	EnvironmentName    string // ENVIRONMENT_NAME
 	ClerkWebhookSecret string // CLERK_WEBHOOK_SECRET
 
+	MembersMySQLDSN      string // MEMBERS_MYSQL_DSN
+	PositionsDatabaseURL string // POSITIONS_DATABASE_URL (default DATABASE_URL)
+	// IntercomWebhookSecret is the Intercom app's client secret, the key of
+	// X-Hub-Signature.
+	IntercomWebhookSecret string // INTERCOM_WEBHOOK_SECRET
+	LookupAPIToken        string // LOOKUP_API_TOKEN
+	// MemberTypes is MEMBER_TYPE_MAP, parsed: status and membertypeid to
+	// the member_type written to Intercom.
+	MemberTypes members.TypeMap
+
 	LogLevel  string // LOG_LEVEL
 	LogFormat string // LOG_FORMAT: json or text
 }
@@ -52,6 +64,11 @@ var Keys = []Key{
 	{"intercom_timeout", "INTERCOM_TIMEOUT", "20s", "timeout of one Intercom HTTP call"},
 	{"environment_name", "ENVIRONMENT_NAME", "development", "written to Intercom as custom_attributes.environment"},
 	{"clerk_webhook_secret", "CLERK_WEBHOOK_SECRET", "", "Clerk (Svix) signing secret, whsec_… (required by the API)"},
+	{"members_mysql_dsn", "MEMBERS_MYSQL_DSN", "", "member database, go-sql-driver DSN user:pass@tcp(host:3306)/db (required by the API and the worker)"},
+	{"positions_database_url", "POSITIONS_DATABASE_URL", "", "Postgres URL of member_positions (default DATABASE_URL)"},
+	{"intercom_webhook_secret", "INTERCOM_WEBHOOK_SECRET", "", "Intercom app client secret that signs X-Hub-Signature (required by the API unless ENVIRONMENT_NAME=development)"},
+	{"lookup_api_token", "LOOKUP_API_TOKEN", "", "bearer token of POST /api/intercom/lookup-email (unset: endpoint off, or open in development)"},
+	{"member_type_map", "MEMBER_TYPE_MAP", members.DefaultTypeMap, "member_type by status and membertypeid: STATUS:TYPEID=LABEL or STATUS:*=LABEL, comma-separated"},
 	{"log_level", "LOG_LEVEL", "info", "debug, info, warn, error"},
 	{"log_format", "LOG_FORMAT", "json", "json or text"},
 }
@@ -106,12 +123,24 @@ func Load(fs *pflag.FlagSet) (Config, error) {
 		IntercomTimeout:            v.GetDuration("intercom_timeout"),
 		EnvironmentName:            v.GetString("environment_name"),
 		ClerkWebhookSecret:         v.GetString("clerk_webhook_secret"),
+		MembersMySQLDSN:            v.GetString("members_mysql_dsn"),
+		PositionsDatabaseURL:       v.GetString("positions_database_url"),
+		IntercomWebhookSecret:      v.GetString("intercom_webhook_secret"),
+		LookupAPIToken:             v.GetString("lookup_api_token"),
 		LogLevel:                   v.GetString("log_level"),
 		LogFormat:                  v.GetString("log_format"),
 	}
 	if c.IntercomTaskQueue == "" {
 		c.IntercomTaskQueue = c.TaskQueue + "-intercom"
 	}
+	if c.PositionsDatabaseURL == "" {
+		c.PositionsDatabaseURL = c.DatabaseURL
+	}
+	types, err := members.ParseTypeMap(v.GetString("member_type_map"))
+	if err != nil {
+		return c, fmt.Errorf("MEMBER_TYPE_MAP: %w", err)
+	}
+	c.MemberTypes = types
 	if c.IntercomRateLimitPerMinute <= 0 {
 		return c, errors.New("INTERCOM_RATE_LIMIT_PER_MINUTE must be a positive number")
 	}
@@ -121,13 +150,25 @@ func Load(fs *pflag.FlagSet) (Config, error) {
 	return c, nil
 }
 
+// Development reports whether ENVIRONMENT_NAME is "development", where
+// an unsigned Intercom webhook is accepted and the lookup API may run
+// without a token.
+func (c Config) Development() bool { return c.EnvironmentName == DevelopmentEnvironment }
+
+// DevelopmentEnvironment is the ENVIRONMENT_NAME of local runs.
+const DevelopmentEnvironment = "development"
+
 // Require returns an error naming every listed setting that is empty.
 func (c Config) Require(envNames ...string) error {
 	values := map[string]string{
-		"DATABASE_URL":          c.DatabaseURL,
-		"INTERCOM_ACCESS_TOKEN": c.IntercomAccessToken,
-		"CLERK_WEBHOOK_SECRET":  c.ClerkWebhookSecret,
-		"TEMPORAL_ADDRESS":      c.TemporalAddress,
+		"DATABASE_URL":            c.DatabaseURL,
+		"INTERCOM_ACCESS_TOKEN":   c.IntercomAccessToken,
+		"CLERK_WEBHOOK_SECRET":    c.ClerkWebhookSecret,
+		"TEMPORAL_ADDRESS":        c.TemporalAddress,
+		"MEMBERS_MYSQL_DSN":       c.MembersMySQLDSN,
+		"POSITIONS_DATABASE_URL":  c.PositionsDatabaseURL,
+		"INTERCOM_WEBHOOK_SECRET": c.IntercomWebhookSecret,
+		"LOOKUP_API_TOKEN":        c.LookupAPIToken,
 	}
 	var missing []string
 	for _, n := range envNames {

@@ -17,6 +17,9 @@ import (
 
 	"github.com/intercom-sync/intercom-sync/internal/clerk"
 	"github.com/intercom-sync/intercom-sync/internal/clerksim"
+	"github.com/intercom-sync/intercom-sync/internal/emulator"
+	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/testenv"
 	"github.com/intercom-sync/intercom-sync/worker"
 	"github.com/intercom-sync/intercom-sync/workflows"
 )
@@ -49,11 +52,37 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	s.send("r6", clerksim.DeletedEvent(clerk.OrgDeleted, org.ID, "organization"))
 	s.waitIdle(idle, userWF, orgWF)
 
+	// An invitation, accepted by someone who then signs up.
+	org2 := clerksim.Org{ID: s.id("org", "replay2"), Name: "Replay Two", CreatedAtMs: 1e12, UpdatedAtMs: 1e12}
+	p := newPerson(s, "replay-inv", org2, "invitee@example.com", "invitee@example.com")
+	s.send("r7", clerksim.OrgEvent(clerk.OrgCreated, org2))
+	for _, name := range []string{"C", "A", "U", "M"} {
+		s.send("r8"+name, p.events[name])
+		s.waitIdle(idle, p.workflowIDs()...)
+	}
+	inviteWF, invitedUserWF := p.workflowIDs()[0], p.workflowIDs()[1]
+
+	// A member writes to support: enriched, then the notification again.
+	s.addPositions("100001", "Facility President")
+	member, err := s.emulator.AddContact(emulator.Contact{Role: "user", Email: "ada.lovelace@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notif := testenv.Name("notif_")
+	s.notify(conversationNotification(notif, intercom.TopicConversationUserCreated, member.ID))
+	s.enrichResult(member.ID)
+	s.notify(conversationNotification(notif, intercom.TopicConversationUserCreated, member.ID))
+	s.enrichResult(member.ID)
+	enrichWF := workflows.EnrichWorkflowID(member.ID)
+
 	histories := map[string]*historypb.History{}
-	for _, wfID := range []string{userWF, orgWF} {
+	for _, wfID := range []string{userWF, orgWF, inviteWF, invitedUserWF, enrichWF} {
 		for i, runID := range s.runIDs(wfID) {
 			h := s.history(wfID, runID)
 			kind := strings.SplitN(wfID, "/", 2)[0]
+			if wfID == invitedUserWF {
+				kind = "invited-user"
+			}
 			histories[fmt.Sprintf("%s-run%d.json", kind, i+1)] = h
 		}
 	}

@@ -89,6 +89,12 @@ func apply(ctx context.Context, tx pgx.Tx, eventType string, data []byte) (bool,
 			changed, err = upsertMembership(ctx, tx, m)
 		}
 		return changed || orgChanged, err
+	case clerk.InvitationCreated, clerk.InvitationAccepted, clerk.InvitationRevoked:
+		inv, err := clerk.Decode(data, func(i clerk.Invitation) string { return i.ID })
+		if err != nil {
+			return false, badEvent(err)
+		}
+		return upsertInvitation(ctx, tx, inv, eventType)
 	default:
 		return false, badEvent(fmt.Errorf("unsupported event type %q", eventType))
 	}

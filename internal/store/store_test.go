@@ -198,3 +198,53 @@ func TestSyncStateRoundTrip(t *testing.T) {
 		t.Fatalf("User(nobody) err = %v", err)
 	}
 }
+
+// A notification id is claimed once: the claiming run keeps its claim on
+// a retry, any other run sees a redelivery; concurrent claims have one
+// winner.
+func TestClaimIntercomNotification(t *testing.T) {
+	s, _ := testenv.Store(t)
+	ctx := context.Background()
+	claim := func(id, run string) bool {
+		t.Helper()
+		first, err := s.ClaimIntercomNotification(ctx, id, "conversation.user.replied", "contact_1", run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return first
+	}
+	if !claim("notif_1", "run-a") {
+		t.Fatal("first claim lost")
+	}
+	if !claim("notif_1", "run-a") {
+		t.Fatal("the same run's retry lost its claim")
+	}
+	if claim("notif_1", "run-b") {
+		t.Fatal("another run won a claimed notification")
+	}
+	if !claim("notif_2", "run-b") {
+		t.Fatal("a new notification was not claimable")
+	}
+
+	var wg sync.WaitGroup
+	wins := make(chan string, 16)
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func(run string) {
+			defer wg.Done()
+			first, err := s.ClaimIntercomNotification(ctx, "notif_race", "t", "c", run)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if first {
+				wins <- run
+			}
+		}(fmt.Sprintf("run-%d", i))
+	}
+	wg.Wait()
+	close(wins)
+	if n := len(wins); n != 1 {
+		t.Fatalf("%d runs won the same notification, want 1", n)
+	}
+}

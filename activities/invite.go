@@ -1,0 +1,231 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/store"
+)
+
+// InvitedTag marks invited contacts in Intercom.
+const InvitedTag = "invited-user"
+
+// Contact statuses written to custom_attributes.status.
+const (
+	StatusInvited = "invited"
+	StatusActive  = "active"
+)
+
+// OutcomeConverted: the user's contact is the former invited contact.
+const OutcomeConverted = "converted"
+
+// InvitedExternalID is the external_id of an invitation's invited contact.
+func InvitedExternalID(invitationID string) string { return "invitation_" + invitationID }
+
+// PushInvitation makes an invitation's invited contact match the database.
+// While the invitation is pending and its person has no user yet, the
+// invited contact is a lead with external_id invitation_<id>, tag
+// invited-user, status "invited", attached to the organization's company
+// and without activity timestamps. Revoked: the invited contact is
+// deleted. Once the person is a user (accepted, or signed up with the
+// invited email), the user's sync absorbs the invited contact; PushInvitation
+// then reports the user in RefreshUser so the workflow can ask for it.
+func (a *Activities) PushInvitation(ctx context.Context, req PushRequest) (PushResult, error) {
+	res, err := a.pushInvitation(ctx, req.EntityID, req.Force)
+	if err != nil {
+		a.log().WithField("invitation_id", req.EntityID).Errorf("Failed to sync invitation %s to Intercom: %v", req.EntityID, err)
+		return res, classify(err)
+	}
+	if res.Outcome != OutcomeUnchanged && res.Outcome != OutcomeAbsent {
+		a.log().WithFields(map[string]any{"invitation_id": req.EntityID, "contact_id": res.IntercomID, "outcome": res.Outcome}).
+			Infof("Successfully synced invitation %s to Intercom", req.EntityID)
+	}
+	return res, nil
+}
+
+func (a *Activities) pushInvitation(ctx context.Context, invID string, force bool) (PushResult, error) {
+	inv, err := a.Store.Invitation(ctx, invID)
+	if errors.Is(err, store.ErrNotFound) {
+		return PushResult{Outcome: OutcomeAbsent}, nil
+	}
+	if err != nil {
+		return PushResult{}, err
+	}
+	st, err := a.Store.SyncState(ctx, store.KindInvitation, invID)
+	if err != nil {
+		return PushResult{}, err
+	}
+	if st.Deleted {
+		// Revoked and deleted, or absorbed into the user's contact: either
+		// way there is nothing of this invitation left to write (a
+		// revocation after acceptance must not touch the user's contact).
+		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeAbsent}, nil
+	}
+	if inv.Status == store.InvitationRevoked {
+		return a.deleteInvitedContact(ctx, invID, st)
+	}
+	userID, err := a.Store.PersonUserID(ctx, inv)
+	if err != nil {
+		return PushResult{}, err
+	}
+	if userID != "" || inv.Status == store.InvitationAccepted {
+		// The person is (or is becoming) a user: the user's sync owns the
+		// contact from now on; never create a second one.
+		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged, RefreshUser: userID}, nil
+	}
+
+	fields := intercom.Fields{
+		"role":              "lead",
+		"external_id":       InvitedExternalID(invID),
+		"email":             inv.Email,
+		"custom_attributes": map[string]any{"status": StatusInvited, "environment": a.Environment},
+	}
+	hash := hashOf(fields, inv.OrgID)
+	if st.Hash == hash && st.IntercomID != "" && !force {
+		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged}, nil
+	}
+	var contactID, outcome string
+	err = a.withAttributes(ctx, "contact", func() (err error) {
+		contactID, outcome, err = a.upsertContact(ctx, st.IntercomID, InvitedExternalID(invID), fields)
+		return err
+	})
+	if err != nil {
+		return PushResult{}, err
+	}
+	// Record the contact at once: if the person signs up while the rest of
+	// this push runs, their sync must find it to absorb it.
+	st.IntercomID = contactID
+	if err := a.Store.SaveSyncState(ctx, store.KindInvitation, invID, st); err != nil {
+		return PushResult{}, err
+	}
+	tagID, err := a.invitedTagID(ctx)
+	if err != nil {
+		return PushResult{}, err
+	}
+	if err := a.Intercom.TagContact(ctx, contactID, tagID); err != nil {
+		return PushResult{}, fmt.Errorf("tag contact %s: %w", contactID, err)
+	}
+	companyID, err := a.ensureCompany(ctx, inv.OrgID)
+	if err != nil {
+		return PushResult{}, fmt.Errorf("company for organization %s: %w", inv.OrgID, err)
+	}
+	if companyID != "" {
+		if err := a.Intercom.AttachCompany(ctx, contactID, companyID); err != nil {
+			return PushResult{}, fmt.Errorf("attach contact %s to company %s: %w", contactID, companyID, err)
+		}
+	}
+	st.Hash = hash
+	if err := a.Store.SaveSyncState(ctx, store.KindInvitation, invID, st); err != nil {
+		return PushResult{}, err
+	}
+	// The person may have signed up while this ran; then their sync must
+	// run again to absorb the contact just made.
+	userID, err = a.Store.PersonUserID(ctx, inv)
+	return PushResult{IntercomID: contactID, Outcome: outcome, RefreshUser: userID}, err
+}
+
+func (a *Activities) deleteInvitedContact(ctx context.Context, invID string, st store.SyncState) (PushResult, error) {
+	ids := []string{}
+	if st.IntercomID != "" {
+		ids = append(ids, st.IntercomID)
+	}
+	found, err := a.Intercom.FindContactByExternalID(ctx, InvitedExternalID(invID))
+	if err != nil {
+		return PushResult{}, fmt.Errorf("search contact %s: %w", InvitedExternalID(invID), err)
+	}
+	if found != nil && found.ID != st.IntercomID {
+		ids = append(ids, found.ID)
+	}
+	outcome := OutcomeAbsent
+	for _, id := range ids {
+		err := a.Intercom.DeleteContact(ctx, id)
+		if err == nil {
+			outcome = OutcomeDeleted
+		} else if !intercom.IsNotFound(err) {
+			return PushResult{}, fmt.Errorf("delete contact %s: %w", id, err)
+		}
+	}
+	err = a.Store.SaveSyncState(ctx, store.KindInvitation, invID, store.SyncState{IntercomID: st.IntercomID, Deleted: true})
+	return PushResult{IntercomID: st.IntercomID, Outcome: outcome}, err
+}
+
+// adoptInvitedContact turns an invited contact into the user's contact (a
+// PUT of the user's fields: role, external_id, status active,
+// signed_up_at), keeping its companies. It returns the contact id, or ""
+// if the invited contact is gone.
+func (a *Activities) adoptInvitedContact(ctx context.Context, inv store.InvitedContact, fields intercom.Fields) (string, error) {
+	c, err := a.Intercom.UpdateContact(ctx, inv.ContactID, fields)
+	if intercom.IsNotFound(err) {
+		return "", nil
+	}
+	if id, conflict := intercom.ConflictID(err); conflict && id != "" {
+		// A user contact exists after all (e.g. made by another system):
+		// that one is the user's, and the invited contact is absorbed.
+		return id, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("convert invited contact %s: %w", inv.ContactID, err)
+	}
+	return c.ID, nil
+}
+
+// absorbInvitedContacts finishes what the user's contact owes its
+// invitations: the adopted one loses the invited-user tag, the others'
+// companies move to the user's contact and they are deleted. Each is then
+// marked absorbed, so it is done once.
+func (a *Activities) absorbInvitedContacts(ctx context.Context, contactID string, invited []store.InvitedContact) error {
+	for _, inv := range invited {
+		if inv.ContactID == contactID {
+			tagID, err := a.invitedTagID(ctx)
+			if err != nil {
+				return err
+			}
+			if err := a.Intercom.UntagContact(ctx, contactID, tagID); err != nil && !intercom.IsNotFound(err) {
+				return fmt.Errorf("untag contact %s: %w", contactID, err)
+			}
+		} else {
+			companyID, err := a.ensureCompany(ctx, inv.OrgID)
+			if err != nil {
+				return fmt.Errorf("company for organization %s: %w", inv.OrgID, err)
+			}
+			if companyID != "" {
+				if err := a.Intercom.AttachCompany(ctx, contactID, companyID); err != nil {
+					return fmt.Errorf("attach contact %s to company %s: %w", contactID, companyID, err)
+				}
+			}
+			if err := a.Intercom.DeleteContact(ctx, inv.ContactID); err != nil && !intercom.IsNotFound(err) {
+				return fmt.Errorf("delete invited contact %s: %w", inv.ContactID, err)
+			}
+		}
+		err := a.Store.SaveSyncState(ctx, store.KindInvitation, inv.InvitationID,
+			store.SyncState{IntercomID: inv.ContactID, Deleted: true})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// invitedTag caches the invited-user tag's id: POST /tags returns the
+// existing tag, so the first call per process is enough.
+type tagCache struct {
+	mu sync.Mutex
+	id string
+}
+
+func (a *Activities) invitedTagID(ctx context.Context) (string, error) {
+	a.tags.mu.Lock()
+	defer a.tags.mu.Unlock()
+	if a.tags.id != "" {
+		return a.tags.id, nil
+	}
+	t, err := a.Intercom.CreateTag(ctx, InvitedTag)
+	if err != nil {
+		return "", fmt.Errorf("tag %s: %w", InvitedTag, err)
+	}
+	a.tags.id = t.ID
+	return t.ID, nil
+}

@@ -1,0 +1,144 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/workflows"
+)
+
+// WorkflowStarter is the part of the Temporal client the Intercom webhook
+// uses.
+type WorkflowStarter interface {
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow interface{},
+		args ...interface{}) (client.WorkflowRun, error)
+}
+
+// IntercomHandler receives Intercom webhooks (POST /api/intercom/webhook).
+type IntercomHandler struct {
+	secret        []byte
+	allowUnsigned bool
+	temporal      WorkflowStarter
+	queues        Queues
+	timeout       time.Duration
+	log           logrus.FieldLogger
+}
+
+// NewIntercomHandler verifies X-Hub-Signature with secret, the Intercom
+// app's client secret. allowUnsigned (ENVIRONMENT_NAME=development only)
+// lets a request without the header through, for local testing with curl;
+// a request that carries a signature is always checked, so a wrong one is
+// still 401. Without a secret, allowUnsigned is required.
+func NewIntercomHandler(secret string, allowUnsigned bool, t WorkflowStarter, q Queues, timeout time.Duration,
+	log logrus.FieldLogger) (*IntercomHandler, error) {
+	if secret == "" && !allowUnsigned {
+		return nil, errors.New("INTERCOM_WEBHOOK_SECRET is required outside development")
+	}
+	if timeout <= 0 {
+		timeout = DefaultStartTimeout
+	}
+	return &IntercomHandler{secret: []byte(secret), allowUnsigned: allowUnsigned, temporal: t, queues: q,
+		timeout: timeout, log: log}, nil
+}
+
+// received is the answer to every accepted or ignored notification.
+var received = map[string]bool{"received": true}
+
+func (h *IntercomHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	fields := logrus.Fields{"source": "intercom"}
+	body, ok := readBody(w, r)
+	if !ok {
+		h.log.WithFields(fields).Warn("Rejected Intercom webhook: unreadable or oversized body")
+		return
+	}
+	// Verify the raw bytes before parsing: Intercom signs the body exactly
+	// as sent, and unsigned input must not reach the parser.
+	if err := h.verify(body, r.Header.Get(intercom.SignatureHeader)); err != nil {
+		h.log.WithFields(fields).Warnf("Rejected Intercom webhook: %v", err)
+		writeError(w, http.StatusUnauthorized, "invalid or missing X-Hub-Signature")
+		return
+	}
+	n, err := intercom.ParseNotification(body)
+	if err != nil {
+		h.log.WithFields(fields).Warnf("Rejected Intercom webhook: %v", err)
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	fields["notification_id"], fields["topic"] = string(n.ID), n.Topic
+	switch n.Topic {
+	case intercom.TopicConversationUserCreated, intercom.TopicConversationUserReplied:
+	case intercom.TopicPing:
+		h.log.WithFields(fields).Info("Intercom webhook ping received")
+		writeJSON(w, http.StatusOK, received)
+		return
+	default:
+		h.log.WithFields(fields).Info("Ignored Intercom notification of unhandled topic")
+		writeJSON(w, http.StatusOK, received)
+		return
+	}
+
+	if n.ID == "" {
+		// The id is the deduplication key: without it a redelivery could
+		// not be told from a new message.
+		h.log.WithFields(fields).Warn("Rejected Intercom webhook: notification has no id")
+		writeError(w, http.StatusBadRequest, "notification has no id")
+		return
+	}
+	conv, err := intercom.ParseConversationItem(n.Data.Item)
+	if err != nil {
+		h.log.WithFields(fields).Warnf("Rejected Intercom webhook: %v", err)
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	contactID := conv.ContactID()
+	fields["conversation_id"], fields["contact_id"] = string(conv.ID), contactID
+	if contactID == "" {
+		// Well-formed, but about no contact (e.g. only an admin in it):
+		// nothing to enrich, and a redelivery would not change that.
+		h.log.WithFields(fields).Warn("No contact ID found in conversation; ignored")
+		writeJSON(w, http.StatusOK, received)
+		return
+	}
+
+	wfID := workflows.EnrichWorkflowID(contactID)
+	fields["workflow_id"] = wfID
+	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+	defer cancel()
+	// USE_EXISTING: while a run for this contact is going, further
+	// notifications join it, so a burst of replies enriches once. A finished
+	// run's ID may be reused: a new message after it starts a new run, and
+	// that run's first step drops it if its notification id was seen.
+	_, err = h.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       wfID,
+		TaskQueue:                h.queues.Workflows,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.EnrichConversation, workflows.EnrichInput{
+		NotificationID: string(n.ID), Topic: n.Topic, ContactID: contactID, ConversationID: string(conv.ID),
+		IntercomTaskQueue: h.queues.Intercom,
+	})
+	if err != nil {
+		h.log.WithFields(fields).Errorf("Could not hand Intercom notification to Temporal: %v", err)
+		writeError(w, http.StatusServiceUnavailable, "notification could not be recorded; retry later")
+		return
+	}
+	h.log.WithFields(fields).Info("Accepted Intercom notification")
+	writeJSON(w, http.StatusOK, received)
+}
+
+func (h *IntercomHandler) verify(body []byte, header string) error {
+	if header == "" && h.allowUnsigned {
+		h.log.WithField("source", "intercom").Warn("Accepting unsigned Intercom webhook (ENVIRONMENT_NAME=development)")
+		return nil
+	}
+	if len(h.secret) == 0 {
+		return errors.New("a signature cannot be checked: INTERCOM_WEBHOOK_SECRET is not set")
+	}
+	return intercom.VerifySignature(h.secret, body, header)
+}

@@ -1,0 +1,272 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/intercom-sync/intercom-sync/internal/members"
+	"github.com/intercom-sync/intercom-sync/internal/positions"
+	"github.com/intercom-sync/intercom-sync/internal/testenv"
+)
+
+const lookupToken = "lookup-token-for-tests"
+
+// lookupDeps opens the demo member database (deploy/local/members.sql) and
+// a migrated app database with some positions, as `make run` has them.
+func lookupDeps(t testing.TB) (*members.Directory, *positions.Store) {
+	t.Helper()
+	dsn, _ := testenv.Members(t)
+	dir, err := members.Open(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dir.Close() })
+	_, pgURL := testenv.Store(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `INSERT INTO member_positions (membernumber, position) VALUES
+		('100001', 'Facility President'), ('100001', 'Area Representative'), ('100008', 'Facility Representative')`); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := positions.Open(ctx, pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ps.Close)
+	return dir, ps
+}
+
+func bearer(token string) http.Header {
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+token)
+	return h
+}
+
+func lookupBody(email string) []byte {
+	b, _ := json.Marshal(map[string]string{"email": email})
+	return b
+}
+
+func TestLookupFound(t *testing.T) {
+	dir, ps := lookupDeps(t)
+	log, hook := logtest.NewNullLogger()
+	h := NewLookupHandler(lookupToken, dir, ps, log)
+	rec, out := postTo(t, h, "/api/intercom/lookup-email", lookupBody("  ADA.LOVELACE@example.com "), bearer(lookupToken))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("%d %v", rec.Code, out)
+	}
+	var got LookupResult
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := LookupResult{Found: true, MemberNumber: "100001", FirstName: "Ada", LastName: "Lovelace",
+		Email: "ada.lovelace@example.com", Phone: "(765) 465-7031", Region: "R1", Facility: "F101",
+		Positions: []string{"Area Representative", "Facility President"}}
+	if !jsonEqual(got, want) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+	// Exactly the documented keys.
+	keys := []string{"found", "member_number", "firstname", "lastname", "email", "phone", "region", "facility", "positions"}
+	if len(out) != len(keys) {
+		t.Fatalf("keys %v", out)
+	}
+	for _, k := range keys {
+		if _, ok := out[k]; !ok {
+			t.Fatalf("no %s in %v", k, out)
+		}
+	}
+	// Logged with the member number, not the email.
+	for _, e := range hook.AllEntries() {
+		if line, _ := e.String(); strings.Contains(strings.ToLower(line), "ada.lovelace") {
+			t.Fatalf("log line carries the email: %s", line)
+		}
+	}
+	if e := hook.LastEntry(); e == nil || e.Data["member_number"] != "100001" {
+		t.Fatalf("last log entry %+v", e)
+	}
+}
+
+func TestLookupMatchingRules(t *testing.T) {
+	dir, ps := lookupDeps(t)
+	h := NewLookupHandler(lookupToken, dir, ps, testenv.Logger(t))
+	for email, want := range map[string]string{
+		"ken@example.com":            "100008", // an Inactive and an Active record: the Active one
+		"alan.turing@example.com":    "100003", // Retired counts
+		"barbara.liskov@example.com": "",       // Inactive does not
+		"nobody@example.com":         "",
+	} {
+		rec, out := postTo(t, h, "/api/intercom/lookup-email", lookupBody(email), bearer(lookupToken))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d %v", email, rec.Code, out)
+		}
+		if want == "" {
+			if len(out) != 1 || out["found"] != false {
+				t.Errorf("%s: %v, want {\"found\":false}", email, out)
+			}
+			continue
+		}
+		if out["found"] != true || out["member_number"] != want {
+			t.Errorf("%s: %v, want member %s", email, out, want)
+		}
+	}
+	// A member without positions gets [], not null.
+	rec, _ := postTo(t, h, "/api/intercom/lookup-email", lookupBody("grace.hopper@example.com"), bearer(lookupToken))
+	if !bytes.Contains(rec.Body.Bytes(), []byte(`"positions":[]`)) {
+		t.Fatalf("no positions: %s", rec.Body)
+	}
+}
+
+func TestLookupAuth(t *testing.T) {
+	dir, ps := lookupDeps(t)
+	h := NewLookupHandler(lookupToken, dir, ps, testenv.Logger(t))
+	body := lookupBody("ada.lovelace@example.com")
+	basic := http.Header{}
+	basic.Set("Authorization", "Basic "+lookupToken)
+	for name, hdr := range map[string]http.Header{
+		"no header":        {},
+		"wrong token":      bearer("nope"),
+		"token prefix":     bearer(lookupToken[:10]),
+		"token plus extra": bearer(lookupToken + "x"),
+		"basic scheme":     basic,
+		"empty bearer":     bearer(""),
+	} {
+		rec, out := postTo(t, h, "/api/intercom/lookup-email", body, hdr)
+		if rec.Code != http.StatusUnauthorized || out["error"] == "" || out["found"] != nil {
+			t.Errorf("%s: %d %v, want 401", name, rec.Code, out)
+		}
+		if rec.Header().Get("WWW-Authenticate") == "" {
+			t.Errorf("%s: no WWW-Authenticate", name)
+		}
+	}
+	lower := http.Header{}
+	lower.Set("Authorization", "bearer "+lookupToken)
+	if rec, out := postTo(t, h, "/api/intercom/lookup-email", body, lower); rec.Code != 200 || out["found"] != true {
+		t.Fatalf("scheme is case-insensitive: %d %v", rec.Code, out)
+	}
+	// No token configured (development only): open.
+	open := NewLookupHandler("", dir, ps, testenv.Logger(t))
+	if rec, out := postTo(t, open, "/api/intercom/lookup-email", body, nil); rec.Code != 200 || out["found"] != true {
+		t.Fatalf("open handler: %d %v", rec.Code, out)
+	}
+}
+
+func TestLookupBadRequests(t *testing.T) {
+	dir, ps := lookupDeps(t)
+	h := NewLookupHandler(lookupToken, dir, ps, testenv.Logger(t))
+	big := append([]byte(`{"email":"a@b.example","pad":"`), bytes.Repeat([]byte("x"), MaxBodyBytes)...)
+	big = append(big, `"}`...)
+	for _, tc := range []struct {
+		name, body string
+		code       int
+		msg        string
+	}{
+		{"empty body", ``, 400, errEmailRequired},
+		{"empty object", `{}`, 400, errEmailRequired},
+		{"null", `{"email":null}`, 400, errEmailRequired},
+		{"empty", `{"email":""}`, 400, errEmailRequired},
+		{"blank", `{"email":"   "}`, 400, errEmailRequired},
+		{"not an email", `{"email":"john.doe"}`, 400, errEmailInvalid},
+		{"two ats", `{"email":"a@b@c.example"}`, 400, errEmailInvalid},
+		{"display name", `{"email":"John <john@example.com>"}`, 400, errEmailInvalid},
+		{"a number", `{"email":42}`, 400, errEmailInvalid},
+		{"an object", `{"email":{"x":1}}`, 400, errEmailInvalid},
+		{"too long", `{"email":"` + strings.Repeat("a", 250) + `@example.com"}`, 400, errEmailInvalid},
+		{"malformed JSON", `{"email":`, 400, "request body must be a JSON object"},
+		{"over 1 MiB", string(big), 413, "request body exceeds 1 MiB"},
+	} {
+		rec, out := postTo(t, h, "/api/intercom/lookup-email", []byte(tc.body), bearer(lookupToken))
+		if rec.Code != tc.code || out["error"] != tc.msg {
+			t.Errorf("%s: %d %v, want %d %q", tc.name, rec.Code, out, tc.code, tc.msg)
+		}
+	}
+}
+
+// A database that is down answers 503 with a JSON error that says nothing
+// about hosts, drivers or queries.
+func TestLookupDatabaseDown(t *testing.T) {
+	dir, ps := lookupDeps(t)
+	body := lookupBody("ada.lovelace@example.com")
+
+	deadMembers, err := members.Open("members_ro:members_ro@tcp(127.0.0.1:1)/members")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deadMembers.Close()
+	closedMembers, _ := lookupDeps(t)
+	_ = closedMembers.Close()
+	deadPositions, err := positions.Open(context.Background(), "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deadPositions.Close()
+	_, closedPositions := lookupDeps(t)
+	closedPositions.Close()
+
+	for name, h := range map[string]*LookupHandler{
+		"member database unreachable": NewLookupHandler(lookupToken, deadMembers, ps, testenv.Logger(t)),
+		"member pool closed":          NewLookupHandler(lookupToken, closedMembers, ps, testenv.Logger(t)),
+		"positions unreachable":       NewLookupHandler(lookupToken, dir, deadPositions, testenv.Logger(t)),
+		"positions pool closed":       NewLookupHandler(lookupToken, dir, closedPositions, testenv.Logger(t)),
+	} {
+		rec, out := postTo(t, h, "/api/intercom/lookup-email", body, bearer(lookupToken))
+		if rec.Code != http.StatusServiceUnavailable || out["error"] != errLookupDown || len(out) != 1 {
+			t.Errorf("%s: %d %v, want 503 %q", name, rec.Code, out, errLookupDown)
+		}
+		for _, leak := range []string{"127.0.0.1", "tcp", "dial", "sql", "postgres", "mysql", "closed"} {
+			if strings.Contains(strings.ToLower(rec.Body.String()), leak) {
+				t.Errorf("%s: answer leaks %q: %s", name, leak, rec.Body)
+			}
+		}
+	}
+	// An unknown email with the member database down is still 503, never
+	// a false "not found".
+	h := NewLookupHandler(lookupToken, deadMembers, ps, testenv.Logger(t))
+	if rec, out := postTo(t, h, "/api/intercom/lookup-email", lookupBody("nobody@example.com"), bearer(lookupToken)); rec.Code != 503 {
+		t.Fatalf("%d %v", rec.Code, out)
+	}
+}
+
+func TestLookupRoute(t *testing.T) {
+	dir, ps := lookupDeps(t)
+	r := Routes{Clerk: http.NotFoundHandler(), Lookup: NewLookupHandler(lookupToken, dir, ps, testenv.Logger(t))}.Router()
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/intercom/lookup-email", bytes.NewReader(lookupBody("ada.lovelace@example.com")))
+	req.Header = bearer(lookupToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || out["member_number"] != "100001" {
+		t.Fatalf("%d %v %v", resp.StatusCode, out, err)
+	}
+	resp2, err := http.Get(srv.URL + "/api/intercom/lookup-email")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("GET = %d", resp2.StatusCode)
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}

@@ -1,0 +1,34 @@
+package intercom
+
+import (
+	"context"
+	"net/url"
+)
+
+// Tag is an Intercom tag.
+type Tag struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// CreateTag is POST /tags {"name"}: it creates the tag, or returns the
+// existing one of that name (names are case-insensitive).
+func (c *Client) CreateTag(ctx context.Context, name string) (*Tag, error) {
+	var out Tag
+	if err := c.do(ctx, "POST", "/tags", "/tags", Fields{"name": name}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// TagContact is POST /contacts/{id}/tags {"id": tag id}.
+func (c *Client) TagContact(ctx context.Context, contactID, tagID string) error {
+	return c.do(ctx, "POST", "/contacts/{id}/tags", "/contacts/"+url.PathEscape(contactID)+"/tags",
+		Fields{"id": tagID}, nil)
+}
+
+// UntagContact is DELETE /contacts/{id}/tags/{tag_id}.
+func (c *Client) UntagContact(ctx context.Context, contactID, tagID string) error {
+	return c.do(ctx, "DELETE", "/contacts/{id}/tags/{tag_id}",
+		"/contacts/"+url.PathEscape(contactID)+"/tags/"+url.PathEscape(tagID), nil, nil)
+}
