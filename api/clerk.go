@@ -11,8 +11,10 @@ import (
 	"github.com/sirupsen/logrus"
 	svix "github.com/svix/svix-webhooks/go"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/intercom-sync/intercom-sync/internal/clerk"
+	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 	"github.com/intercom-sync/intercom-sync/workflows"
 )
 
@@ -111,12 +113,20 @@ func (h *ClerkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	d := clerk.Delivery{SvixID: svixID(r), Type: env.Type, EntityID: entityID, Data: env.Data}
+	// Search attributes and a summary make the sync findable in the
+	// Temporal UI ("every sync of this user").
 	wfID, wf, wfType := workflows.UserWorkflowID(entityID), any(workflows.SyncUser), workflows.SyncUserWorkflow
+	attrs := temporal.NewSearchAttributes(searchattr.SyncKind.ValueSet("user"), searchattr.ClerkUserID.ValueSet(entityID))
+	summary := "Sync Clerk user " + entityID + " to Intercom"
 	switch kind {
 	case clerk.EntityOrg:
 		wfID, wf, wfType = workflows.OrgWorkflowID(entityID), any(workflows.SyncOrg), workflows.SyncOrgWorkflow
+		attrs = temporal.NewSearchAttributes(searchattr.SyncKind.ValueSet("org"), searchattr.ClerkOrgID.ValueSet(entityID))
+		summary = "Sync Clerk organization " + entityID + " to Intercom"
 	case clerk.EntityInvitation:
 		wfID, wf, wfType = workflows.InviteWorkflowID(entityID), any(workflows.InviteContact), workflows.InviteContactWorkflow
+		attrs = temporal.NewSearchAttributes(searchattr.SyncKind.ValueSet("invitation"), searchattr.ClerkInvitationID.ValueSet(entityID))
+		summary = "Sync Clerk invitation " + entityID + " to Intercom"
 	}
 	fields["workflow_id"] = wfID
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
@@ -124,7 +134,7 @@ func (h *ClerkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Signal-with-start serializes every event of one entity through one
 	// workflow: started if idle, signalled if running.
 	_, err = h.temporal.SignalWithStartWorkflow(ctx, wfID, workflows.ClerkEventSignal, d,
-		client.StartWorkflowOptions{ID: wfID, TaskQueue: h.queues.Workflows},
+		client.StartWorkflowOptions{ID: wfID, TaskQueue: h.queues.Workflows, TypedSearchAttributes: attrs, StaticSummary: summary},
 		wf, workflows.SyncInput{EntityID: entityID, IntercomTaskQueue: h.queues.Intercom})
 	if err != nil {
 		h.log.WithFields(fields).Errorf("Could not hand Clerk event to Temporal: %v", err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"go.temporal.io/sdk/client"
 )
 
 // Check is one readiness dependency.
@@ -14,12 +15,27 @@ type Check struct {
 	Check func(context.Context) error
 }
 
+// TemporalCheck is the readiness check of a Temporal client: the frontend
+// answers a health check.
+func TemporalCheck(c interface {
+	CheckHealth(context.Context, *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
+}) Check {
+	return Check{Name: "temporal", Check: func(ctx context.Context) error {
+		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	}}
+}
+
 // Routes builds the API router. A nil handler leaves its route out.
 type Routes struct {
 	Clerk    http.Handler
 	Intercom http.Handler // POST /api/intercom/webhook
 	Lookup   http.Handler // POST /api/intercom/lookup-email; nil when LOOKUP_API_TOKEN is unset outside development
 	Checks   []Check
+	// Metrics, if set, serves GET /metrics; Middleware wraps every route
+	// (timing, webhook counters).
+	Metrics    http.Handler
+	Middleware mux.MiddlewareFunc
 }
 
 // Router returns the mux with every route.
@@ -36,6 +52,12 @@ func (rt Routes) Router() *mux.Router {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", rt.ready).Methods(http.MethodGet)
+	if rt.Metrics != nil {
+		r.Handle("/metrics", rt.Metrics).Methods(http.MethodGet)
+	}
+	if rt.Middleware != nil {
+		r.Use(rt.Middleware)
+	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})

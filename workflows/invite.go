@@ -22,8 +22,12 @@ func InviteWorkflowID(invitationID string) string { return "invite/" + invitatio
 // user's SyncUser to run: the user's contact takes the invited one over,
 // so one person never ends up with two contacts.
 func InviteContact(ctx workflow.Context, in SyncInput) error {
+	record := recordContact()
 	return runEntitySync(ctx, in, InviteContact, a.PushInvitation, "invitation",
 		func(ctx workflow.Context, res activities.PushResult) error {
+			if err := record(ctx, res); err != nil {
+				return err
+			}
 			if res.RefreshUser == "" {
 				return nil
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/intercom-sync/intercom-sync/activities"
 	"github.com/intercom-sync/intercom-sync/internal/clerk"
+	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
 
@@ -65,7 +66,26 @@ var a *activities.Activities
 // order, then pushes the user's current state to Intercom. It ends when no
 // event is queued; the next event starts it again.
 func SyncUser(ctx workflow.Context, in SyncInput) error {
-	return runEntitySync(ctx, in, SyncUser, a.PushUser, "user", nil)
+	return runEntitySync(ctx, in, SyncUser, a.PushUser, "user", recordContact())
+}
+
+// recordContact keeps the IntercomContactID search attribute on the
+// contact the last push wrote, so the UI finds a sync by contact id too.
+func recordContact() afterPush {
+	var recorded string
+	return func(ctx workflow.Context, res activities.PushResult) error {
+		if res.IntercomID == "" || res.IntercomID == recorded {
+			return nil
+		}
+		// Versioned: runs started before this attribute existed replay
+		// without the upsert command (workflows/testdata/replay keeps such
+		// histories).
+		if workflow.GetVersion(ctx, "record-contact-search-attribute", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			return nil
+		}
+		recorded = res.IntercomID
+		return workflow.UpsertTypedSearchAttributes(ctx, searchattr.IntercomContactID.ValueSet(res.IntercomID))
+	}
 }
 
 // SyncOrg does the same for an organization and its company.

@@ -17,7 +17,9 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/logging"
 	"github.com/intercom-sync/intercom-sync/internal/members"
+	"github.com/intercom-sync/intercom-sync/internal/metrics"
 	"github.com/intercom-sync/intercom-sync/internal/positions"
+	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 	"github.com/intercom-sync/intercom-sync/worker"
 )
@@ -39,12 +41,16 @@ func setup(name string, args []string) (config.Config, *logrus.Logger, error) {
 
 // temporalClient connects lazily: the API starts (and answers 503) while
 // Temporal is down, and gRPC reconnects by itself when it is back.
-func temporalClient(cfg config.Config, log *logrus.Logger) (client.Client, error) {
-	return client.NewLazyClient(client.Options{
+func temporalClient(cfg config.Config, log *logrus.Logger, m *metrics.Metrics) (client.Client, error) {
+	opts := client.Options{
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.TemporalNamespace,
 		Logger:    logging.NewTemporal(log),
-	})
+	}
+	if m != nil {
+		opts.MetricsHandler = m.Temporal()
+	}
+	return client.NewLazyClient(opts)
 }
 
 func cmdServe(ctx context.Context, args []string) error {
@@ -89,6 +95,20 @@ func cmdMigrate(ctx context.Context, args []string) error {
 		return err
 	}
 	log.WithField("applied", applied).Infof("Database is up to date (%d migrations applied now)", len(applied))
+
+	// The workflows set custom search attributes; a namespace without them
+	// would refuse the starts.
+	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+		Logger: logging.NewTemporal(log)})
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+	}
+	defer tc.Close()
+	added, err := searchattr.Register(ctx, tc, cfg.TemporalNamespace)
+	if err != nil {
+		return err
+	}
+	log.WithField("added", added).Infof("Search attributes of namespace %s are registered (%d added now)", cfg.TemporalNamespace, len(added))
 	return nil
 }
 
@@ -125,21 +145,23 @@ func runProcess(ctx context.Context, cfg config.Config, log *logrus.Logger, serv
 		return err
 	}
 	defer positionStore.Close()
-	tc, err := temporalClient(cfg, log)
+	m := metrics.New()
+	tc, err := temporalClient(cfg, log, m)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
+	starter := metrics.CountingClient{Client: tc, M: m} // the API's starts are counted
 
 	errc := make(chan error, 2)
 	var srv *http.Server
 	if serveAPI {
 		queues := api.Queues{Workflows: cfg.TaskQueue, Intercom: cfg.IntercomTaskQueue}
-		clerkHandler, err := api.NewClerkHandler(cfg.ClerkWebhookSecret, tc, queues, api.DefaultStartTimeout, log)
+		clerkHandler, err := api.NewClerkHandler(cfg.ClerkWebhookSecret, starter, queues, api.DefaultStartTimeout, log)
 		if err != nil {
 			return err
 		}
-		intercomHandler, err := api.NewIntercomHandler(cfg.IntercomWebhookSecret, cfg.Development(), tc, queues,
+		intercomHandler, err := api.NewIntercomHandler(cfg.IntercomWebhookSecret, cfg.Development(), starter, queues,
 			api.DefaultStartTimeout, log)
 		if err != nil {
 			return err
@@ -158,17 +180,16 @@ func runProcess(ctx context.Context, cfg config.Config, log *logrus.Logger, serv
 			log.Warn("LOOKUP_API_TOKEN is not set: POST /api/intercom/lookup-email is off")
 		}
 		routes := api.Routes{
-			Clerk:    clerkHandler,
-			Intercom: intercomHandler,
-			Lookup:   lookup,
+			Clerk:      clerkHandler,
+			Intercom:   intercomHandler,
+			Lookup:     lookup,
+			Metrics:    m.Handler(),
+			Middleware: m.Middleware,
 			Checks: []api.Check{
 				{Name: "postgres", Check: st.Ping},
 				{Name: "mysql", Check: memberDir.Ping},
 				{Name: "positions", Check: positionStore.Ping},
-				{Name: "temporal", Check: func(ctx context.Context) error {
-					_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
-					return err
-				}},
+				api.TemporalCheck(tc),
 			},
 		}
 		srv = &http.Server{Addr: cfg.HTTPAddr, Handler: routes.Router(), ReadHeaderTimeout: 10 * time.Second}
@@ -181,11 +202,13 @@ func runProcess(ctx context.Context, cfg config.Config, log *logrus.Logger, serv
 	}
 	var workers *worker.Workers
 	if runWorkers {
+		ic := intercom.New(intercom.Options{
+			BaseURL: cfg.IntercomAPIBaseURL, Token: cfg.IntercomAccessToken, Timeout: cfg.IntercomTimeout,
+		})
+		ic.Observe, ic.ObserveWait = m.ObserveIntercom, m.ObserveRateLimitWait
 		acts := &activities.Activities{
-			Store: st,
-			Intercom: intercom.New(intercom.Options{
-				BaseURL: cfg.IntercomAPIBaseURL, Token: cfg.IntercomAccessToken, Timeout: cfg.IntercomTimeout,
-			}),
+			Store:       st,
+			Intercom:    ic,
 			Environment: cfg.EnvironmentName,
 			Log:         log,
 			Temporal:    tc,
@@ -199,6 +222,17 @@ func runProcess(ctx context.Context, cfg config.Config, log *logrus.Logger, serv
 		}
 		if workers != nil {
 			defer workers.Stop()
+		}
+		if !serveAPI {
+			// A worker-only process has no API: serve its metrics (and a
+			// liveness answer) on METRICS_ADDR.
+			msrv := metricsServer(cfg.MetricsAddr, m)
+			go func() {
+				if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					errc <- fmt.Errorf("metrics http: %w", err)
+				}
+			}()
+			defer msrv.Close()
 		}
 	}
 
@@ -246,4 +280,14 @@ func startWorkers(ctx context.Context, tc client.Client, cfg config.Config, acts
 		"intercom_activities_per_second": worker.ActivitiesPerSecond(cfg.IntercomRateLimitPerMinute)}).
 		Info("Workers started")
 	return w, nil
+}
+
+func metricsServer(addr string, m *metrics.Metrics) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	return &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 }

@@ -64,7 +64,7 @@ var workloads = []struct {
 		[]string{"DATABASE_URL", "MEMBERS_MYSQL_DSN", "CLERK_WEBHOOK_SECRET", "INTERCOM_WEBHOOK_SECRET"}},
 	{"Deployment", "intercom-sync-worker", "worker", "worker",
 		[]string{"DATABASE_URL", "MEMBERS_MYSQL_DSN", "INTERCOM_ACCESS_TOKEN"}},
-	{"Job", "intercom-sync-migrate", "migrate", "migrate", []string{"DATABASE_URL"}},
+	{"Job", "intercom-sync-migrate", "migrate", "migrate", []string{"DATABASE_URL", "TEMPORAL_ADDRESS"}},
 }
 
 var overlays = []string{"overlays/staging", "overlays/production"}
@@ -363,10 +363,16 @@ func checkRendered(t *testing.T, dir string, objs []*resource) {
 	}
 	if worker := find(objs, "Deployment", "intercom-sync-worker"); worker != nil {
 		if c := container(worker, "worker"); c != nil {
-			for _, probe := range []string{"livenessProbe", "readinessProbe", "startupProbe"} {
-				if get(c, probe, "httpGet") != nil {
-					t.Errorf("%s: worker %s uses httpGet, but the worker serves no HTTP", worker.file, probe)
-				}
+			// The worker serves /healthz and /metrics on METRICS_ADDR only;
+			// nothing is routed to it, so no readiness probe.
+			if get(c, "readinessProbe") != nil {
+				t.Errorf("%s: worker has a readinessProbe, but no traffic is routed to workers", worker.file)
+			}
+			if path, _ := get(c, "livenessProbe", "httpGet", "path").(string); path != "/healthz" {
+				t.Errorf("%s: worker livenessProbe path %q, want /healthz", worker.file, path)
+			}
+			if port, _ := get(c, "livenessProbe", "httpGet", "port").(string); port != "metrics" {
+				t.Errorf("%s: worker livenessProbe port %q, want the metrics port", worker.file, port)
 			}
 		}
 	}

@@ -45,6 +45,8 @@ type Config struct {
 	// the member_type written to Intercom.
 	MemberTypes members.TypeMap
 
+	MetricsAddr string // METRICS_ADDR (worker-only processes; the API serves /metrics itself)
+
 	LogLevel  string // LOG_LEVEL
 	LogFormat string // LOG_FORMAT: json or text
 }
@@ -69,6 +71,7 @@ var Keys = []Key{
 	{"intercom_webhook_secret", "INTERCOM_WEBHOOK_SECRET", "", "Intercom app client secret that signs X-Hub-Signature (required by the API unless ENVIRONMENT_NAME=development)"},
 	{"lookup_api_token", "LOOKUP_API_TOKEN", "", "bearer token of POST /api/intercom/lookup-email (unset: endpoint off, or open in development)"},
 	{"member_type_map", "MEMBER_TYPE_MAP", members.DefaultTypeMap, "member_type by status and membertypeid: STATUS:TYPEID=LABEL or STATUS:*=LABEL, comma-separated"},
+	{"metrics_addr", "METRICS_ADDR", ":9090", "where a worker-only process serves /metrics and /healthz"},
 	{"log_level", "LOG_LEVEL", "info", "debug, info, warn, error"},
 	{"log_format", "LOG_FORMAT", "json", "json or text"},
 }
@@ -127,6 +130,7 @@ func Load(fs *pflag.FlagSet) (Config, error) {
 		PositionsDatabaseURL:       v.GetString("positions_database_url"),
 		IntercomWebhookSecret:      v.GetString("intercom_webhook_secret"),
 		LookupAPIToken:             v.GetString("lookup_api_token"),
+		MetricsAddr:                v.GetString("metrics_addr"),
 		LogLevel:                   v.GetString("log_level"),
 		LogFormat:                  v.GetString("log_format"),
 	}

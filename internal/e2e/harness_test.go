@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,8 +25,11 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/contract"
 	"github.com/intercom-sync/intercom-sync/internal/emulator"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/logging"
 	"github.com/intercom-sync/intercom-sync/internal/members"
+	"github.com/intercom-sync/intercom-sync/internal/metrics"
 	"github.com/intercom-sync/intercom-sync/internal/positions"
+	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 	"github.com/intercom-sync/intercom-sync/internal/testenv"
 	"github.com/intercom-sync/intercom-sync/worker"
@@ -53,6 +57,7 @@ type stack struct {
 	// database, at dbURL.
 	members *sql.DB
 	dbURL   string
+	metrics *metrics.Metrics
 }
 
 type stackOptions struct {
@@ -67,7 +72,17 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	em := emulator.New(emulator.Options{Token: intercomToken, Faults: o.faults})
 	emSrv := httptest.NewServer(em)
 	t.Cleanup(emSrv.Close)
-	tc := testenv.Temporal(t)
+	// Instrumented as in production: the SDK's metrics, the API's
+	// starts, Intercom calls and HTTP requests all land in m.
+	m := metrics.New()
+	tc, err := client.NewClientFromExisting(testenv.Temporal(t), client.Options{
+		Namespace: testenv.TemporalNamespace(), MetricsHandler: m.Temporal(), Logger: logging.NewTemporal(testenv.Logger(t)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+	registerSearchAttributes(t, tc)
 	queue := testenv.Name("e2e-")
 	log := testenv.Logger(t)
 	memberDSN, memberDB := testenv.Members(t)
@@ -82,14 +97,16 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	}
 	t.Cleanup(positionStore.Close)
 
+	ic := intercom.New(intercom.Options{
+		BaseURL: emSrv.URL, Token: intercomToken, Timeout: 10 * time.Second,
+		// Every request and answer is checked against Intercom's
+		// OpenAPI description.
+		Transport: contract.NewValidatingTransport(t, http.DefaultTransport),
+	})
+	ic.Observe, ic.ObserveWait = m.ObserveIntercom, m.ObserveRateLimitWait
 	acts := &activities.Activities{
-		Store: st,
-		Intercom: intercom.New(intercom.Options{
-			BaseURL: emSrv.URL, Token: intercomToken, Timeout: 10 * time.Second,
-			// Every request and answer is checked against Intercom's
-			// OpenAPI description.
-			Transport: contract.NewValidatingTransport(t, http.DefaultTransport),
-		}),
+		Store:       st,
+		Intercom:    ic,
 		Environment: environment,
 		Log:         log,
 		Temporal:    tc,
@@ -104,9 +121,9 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	}
 	t.Cleanup(w.Stop)
 
-	apiClient := tc
+	var apiClient client.Client = metrics.CountingClient{Client: tc, M: m}
 	if o.temporal != nil {
-		apiClient = o.temporal
+		apiClient = metrics.CountingClient{Client: o.temporal, M: m}
 	}
 	h, err := api.NewClerkHandler(clerkSecret, apiClient, api.Queues{Workflows: queue, Intercom: queue + "-intercom"},
 		api.DefaultStartTimeout, log)
@@ -119,7 +136,8 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	lookup := api.NewLookupHandler(lookupToken, memberDir, positionStore, log)
-	srv := httptest.NewServer(api.Routes{Clerk: h, Intercom: ih, Lookup: lookup}.Router())
+	srv := httptest.NewServer(api.Routes{Clerk: h, Intercom: ih, Lookup: lookup,
+		Metrics: m.Handler(), Middleware: m.Middleware}.Router())
 	t.Cleanup(srv.Close)
 	return &stack{
 		t: t, store: st, emulator: em, temporal: tc, api: srv,
@@ -127,6 +145,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		prefix:  testenv.Name("") + "_",
 		queue:   queue,
 		members: memberDB, dbURL: dbURL,
+		metrics: m,
 	}
 }
 
@@ -227,3 +246,17 @@ func (s *stack) writes() int64 { return s.emulator.Snapshot().Counters.Writes }
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fmtList(v []string) string { return fmt.Sprint(v) }
+
+var searchAttributesOnce sync.Once
+
+// registerSearchAttributes does what `intercom-sync migrate` does for the
+// namespace, once per test binary.
+func registerSearchAttributes(t testing.TB, c client.Client) {
+	var err error
+	searchAttributesOnce.Do(func() {
+		_, err = searchattr.Register(context.Background(), c, testenv.TemporalNamespace())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

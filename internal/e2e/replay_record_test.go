@@ -26,13 +26,14 @@ import (
 
 // replayDir holds recorded histories that workflows/replay_test.go replays
 // on every `make test`, so a non-deterministic workflow change fails CI.
-const replayDir = "../../workflows/testdata/replay"
+const replayDir = "../../workflows/testdata/replay/current"
 
 // TestRecordedHistoriesReplay runs a user's and an organization's whole
 // life through the real stack, then replays every resulting history with
 // the current workflow code. With UPDATE_REPLAY_HISTORIES=1 it also saves
-// them to workflows/testdata/replay (do that when a workflow change is
-// deliberately incompatible, together with versioning).
+// them to workflows/testdata/replay/current. After a workflow change (made
+// compatible with workflow.GetVersion), move current/ to a folder named for
+// the old version and record again, so both keep replaying.
 func TestRecordedHistoriesReplay(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{})

@@ -26,6 +26,9 @@ type Client struct {
 	pacer   *pacer
 	// Observe, if set, is called after every call (for metrics).
 	Observe func(method, pathTemplate string, status int, took time.Duration)
+	// ObserveWait, if set, is called when a call waited for the
+	// rate-limit window.
+	ObserveWait func(time.Duration)
 }
 
 // Options configures a Client.
@@ -65,7 +68,11 @@ type Fields map[string]any
 // do sends one request. pathTemplate names the endpoint for metrics
 // ("/contacts/{id}"); path is the concrete path with query.
 func (c *Client) do(ctx context.Context, method, pathTemplate, path string, body any, out any) error {
-	if err := c.pacer.wait(ctx); err != nil {
+	waited, err := c.pacer.wait(ctx)
+	if waited > 0 && c.ObserveWait != nil {
+		c.ObserveWait(waited)
+	}
+	if err != nil {
 		return err
 	}
 	var rdr io.Reader

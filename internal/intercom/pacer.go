@@ -47,18 +47,19 @@ func (p *pacer) delay() time.Duration {
 	return 0
 }
 
-func (p *pacer) wait(ctx context.Context) error {
+// wait sleeps as long as the window requires and returns how long.
+func (p *pacer) wait(ctx context.Context) (time.Duration, error) {
 	d := p.delay()
 	if d <= 0 {
-		return ctx.Err()
+		return 0, ctx.Err()
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return d, ctx.Err()
 	case <-t.C:
-		return nil
+		return d, nil
 	}
 }
 
