@@ -35,15 +35,7 @@ func InvitedExternalID(invitationID string) string { return "invitation_" + invi
 // then reports the user in RefreshUser so the workflow can ask for it.
 func (a *Activities) PushInvitation(ctx context.Context, req PushRequest) (PushResult, error) {
 	res, err := a.pushInvitation(ctx, req.EntityID, req.Force)
-	if err != nil {
-		a.log().WithField("invitation_id", req.EntityID).Errorf("Failed to sync invitation %s to Intercom: %v", req.EntityID, err)
-		return res, classify(err)
-	}
-	if res.Outcome != OutcomeUnchanged && res.Outcome != OutcomeAbsent {
-		a.log().WithFields(map[string]any{"invitation_id": req.EntityID, "contact_id": res.IntercomID, "outcome": res.Outcome}).
-			Infof("Successfully synced invitation %s to Intercom", req.EntityID)
-	}
-	return res, nil
+	return a.finishPush("invitation", "invitation_id", req.EntityID, res, err)
 }
 
 func (a *Activities) pushInvitation(ctx context.Context, invID string, force bool) (PushResult, error) {

@@ -59,15 +59,21 @@ func hashOf(parts ...any) string {
 // the newest state; and it skips Intercom entirely when the state hashes to
 // what was last pushed.
 func (a *Activities) PushUser(ctx context.Context, req PushRequest) (PushResult, error) {
-	userID := req.EntityID
-	res, err := a.pushUser(ctx, userID, req.Force)
+	res, err := a.pushUser(ctx, req.EntityID, req.Force)
+	return a.finishPush("user", "user_id", req.EntityID, res, err)
+}
+
+// finishPush logs a push with the reference's messages ("Successfully
+// synced user {id} to Intercom", "Failed to sync organization {id} to
+// Intercom: {err}") and turns its error into a retry decision.
+func (a *Activities) finishPush(label, idField, id string, res PushResult, err error) (PushResult, error) {
 	if err != nil {
-		a.log().WithField("user_id", userID).Errorf("Failed to sync user %s to Intercom: %v", userID, err)
+		a.log().WithField(idField, id).Errorf("Failed to sync %s %s to Intercom: %v", label, id, err)
 		return res, classify(err)
 	}
 	if res.Outcome != OutcomeUnchanged && res.Outcome != OutcomeAbsent {
-		a.log().WithFields(map[string]any{"user_id": userID, "contact_id": res.IntercomID, "outcome": res.Outcome}).
-			Infof("Successfully synced user %s to Intercom", userID)
+		a.log().WithFields(map[string]any{idField: id, "intercom_id": res.IntercomID, "outcome": res.Outcome}).
+			Infof("Successfully synced %s %s to Intercom", label, id)
 	}
 	return res, nil
 }

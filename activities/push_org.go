@@ -13,17 +13,8 @@ import (
 // created or updated by company_id (POST /companies is an upsert), or
 // deleted when the organization is. Unchanged state costs no Intercom call.
 func (a *Activities) PushOrg(ctx context.Context, req PushRequest) (PushResult, error) {
-	orgID := req.EntityID
-	res, err := a.pushOrg(ctx, orgID, req.Force)
-	if err != nil {
-		a.log().WithField("org_id", orgID).Errorf("Failed to sync organization %s to Intercom: %v", orgID, err)
-		return res, classify(err)
-	}
-	if res.Outcome != OutcomeUnchanged && res.Outcome != OutcomeAbsent {
-		a.log().WithFields(map[string]any{"org_id": orgID, "company_id": res.IntercomID, "outcome": res.Outcome}).
-			Infof("Successfully synced organization %s to Intercom", orgID)
-	}
-	return res, nil
+	res, err := a.pushOrg(ctx, req.EntityID, req.Force)
+	return a.finishPush("organization", "org_id", req.EntityID, res, err)
 }
 
 func (a *Activities) pushOrg(ctx context.Context, orgID string, force bool) (PushResult, error) {
