@@ -11,7 +11,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 # apt needs root; use sudo only when we are not root already.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help tools build run test bench stack-down clean fmt vet lint
+.PHONY: help tools build run test bench backfill stack-down clean fmt vet lint
 
 help: ## list the targets
 	@echo 'Usage: make TARGET'
@@ -44,6 +44,14 @@ test: tools ## go test -race ./... against the test stack (brought up, then down
 
 bench: tools ## go benchmarks against the test stack
 	TEMPORAL_CLI=$(CURDIR)/bin/temporal bash deploy/local/test.sh -run '^$$' -bench . -benchmem ./...
+
+# The stack to reach (Temporal address, namespace); variables already set
+# in the environment win over the file's, which only fills in defaults.
+BACKFILL_ENV_FILE ?= .dev/run/env
+
+backfill: build ## start a backfill and follow it (ENVIRONMENT_NAME=staging, ARGS='--dry-run --org …')
+	@if [ -f "$(BACKFILL_ENV_FILE)" ]; then source "$(BACKFILL_ENV_FILE)"; fi; \
+	bin/intercom-sync backfill --wait $(if $(ENVIRONMENT_NAME),--env $(ENVIRONMENT_NAME)) $(ARGS)
 
 stack-down: ## stop the run and test stacks (data is kept)
 	bash deploy/local/stack.sh down run

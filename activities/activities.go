@@ -34,6 +34,11 @@ type Activities struct {
 	// Temporal lets an activity wake another entity's workflow.
 	Temporal Signaler
 
+	// AdminID (INTERCOM_ADMIN_ID) is the admin on whose behalf the
+	// tag-based re-sync removes its tag; empty: the token's admin (GET /me).
+	AdminID string
+	admin   adminCache
+
 	attrs attributeGuard
 	tags  tagCache
 }
@@ -43,6 +48,8 @@ type MemberDirectory interface {
 	// FindByEmail returns members.ErrNotFound when no Active or Retired
 	// member has the email.
 	FindByEmail(ctx context.Context, email string) (members.Member, error)
+	// FindByNumber likewise, by member number (the tag-based re-sync).
+	FindByNumber(ctx context.Context, number string) (members.Member, error)
 }
 
 // PositionSource is the positions table (*positions.Store).
@@ -87,6 +94,24 @@ func classify(err error) error {
 	default:
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeClient, err)
 	}
+}
+
+type environmentKey struct{}
+
+// withEnvironment makes the pushes made with ctx write env as
+// custom_attributes.environment instead of ENVIRONMENT_NAME: a backfill can
+// be told to write another name, as the reference's sync script could
+// (ENVIRONMENT_NAME=staging).
+func withEnvironment(ctx context.Context, env string) context.Context {
+	return context.WithValue(ctx, environmentKey{}, env)
+}
+
+// environment is the custom_attributes.environment the pushes of ctx write.
+func (a *Activities) environment(ctx context.Context) string {
+	if env, ok := ctx.Value(environmentKey{}).(string); ok && env != "" {
+		return env
+	}
+	return a.Environment
 }
 
 func (a *Activities) log() logrus.FieldLogger {

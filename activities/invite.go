@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
@@ -69,12 +70,7 @@ func (a *Activities) pushInvitation(ctx context.Context, invID string, force boo
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged, RefreshUser: userID}, nil
 	}
 
-	fields := intercom.Fields{
-		"role":              "lead",
-		"external_id":       InvitedExternalID(invID),
-		"email":             inv.Email,
-		"custom_attributes": map[string]any{"status": StatusInvited, "environment": a.Environment},
-	}
+	fields := a.invitedFields(ctx, inv)
 	hash := hashOf(fields, inv.OrgID)
 	if st.Hash == hash && st.IntercomID != "" && !force {
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged}, nil
@@ -93,12 +89,8 @@ func (a *Activities) pushInvitation(ctx context.Context, invID string, force boo
 	if err := a.Store.SaveSyncState(ctx, store.KindInvitation, invID, st); err != nil {
 		return PushResult{}, err
 	}
-	tagID, err := a.invitedTagID(ctx)
-	if err != nil {
+	if err := a.tagInvited(ctx, contactID); err != nil {
 		return PushResult{}, err
-	}
-	if err := a.Intercom.TagContact(ctx, contactID, tagID); err != nil {
-		return PushResult{}, fmt.Errorf("tag contact %s: %w", contactID, err)
 	}
 	companyID, err := a.ensureCompany(ctx, inv.OrgID)
 	if err != nil {
@@ -117,6 +109,16 @@ func (a *Activities) pushInvitation(ctx context.Context, invID string, force boo
 	// run again to absorb the contact just made.
 	userID, err = a.Store.PersonUserID(ctx, inv)
 	return PushResult{IntercomID: contactID, Outcome: outcome, RefreshUser: userID}, err
+}
+
+// invitedFields is the invited contact as Intercom should hold it.
+func (a *Activities) invitedFields(ctx context.Context, inv store.Invitation) intercom.Fields {
+	return intercom.Fields{
+		"role":              "lead",
+		"external_id":       InvitedExternalID(inv.ID),
+		"email":             inv.Email,
+		"custom_attributes": map[string]any{"status": StatusInvited, "environment": a.environment(ctx)},
+	}
 }
 
 func (a *Activities) deleteInvitedContact(ctx context.Context, invID string, st store.SyncState) (PushResult, error) {
@@ -208,6 +210,31 @@ type tagCache struct {
 	id string
 }
 
+// tagInvited puts the invited-user tag on the contact. A 404 means the
+// cached tag id is stale (the tag was deleted in Intercom): the tag is
+// made again and the call repeated once.
+func (a *Activities) tagInvited(ctx context.Context, contactID string) error {
+	for attempt := 0; ; attempt++ {
+		tagID, err := a.invitedTagID(ctx)
+		if err != nil {
+			return err
+		}
+		err = a.Intercom.TagContact(ctx, contactID, tagID)
+		if intercom.IsNotFound(err) && attempt == 0 {
+			// Either the tag or the contact is missing; with a fresh tag
+			// id, a second 404 can only be the contact's.
+			a.tags.mu.Lock()
+			a.tags.id = ""
+			a.tags.mu.Unlock()
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("tag contact %s: %w", contactID, err)
+		}
+		return nil
+	}
+}
+
 func (a *Activities) invitedTagID(ctx context.Context) (string, error) {
 	a.tags.mu.Lock()
 	defer a.tags.mu.Unlock()
@@ -220,4 +247,26 @@ func (a *Activities) invitedTagID(ctx context.Context) (string, error) {
 	}
 	a.tags.id = t.ID
 	return t.ID, nil
+}
+
+// findInvitedTagID is invitedTagID without creating the tag: "" if the
+// workspace has none. A backfill reads before it writes, so that a run
+// with nothing to change makes no write, not even POST /tags.
+func (a *Activities) findInvitedTagID(ctx context.Context) (string, error) {
+	a.tags.mu.Lock()
+	defer a.tags.mu.Unlock()
+	if a.tags.id != "" {
+		return a.tags.id, nil
+	}
+	tags, err := a.Intercom.ListTags(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list tags: %w", err)
+	}
+	for _, t := range tags {
+		if strings.EqualFold(t.Name, InvitedTag) { // tag names are case-insensitive
+			a.tags.id = t.ID
+			return t.ID, nil
+		}
+	}
+	return "", nil
 }

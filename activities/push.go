@@ -96,7 +96,7 @@ func (a *Activities) pushUser(ctx context.Context, userID string, force bool) (P
 		return a.deleteContact(ctx, userID, st)
 	}
 
-	fields := a.contactFields(u)
+	fields := a.contactFields(ctx, u)
 	hash := hashOf(fields, u.OrgIDs)
 	// Invited contacts of this person (by accepted invitation or email)
 	// still in Intercom: the user's contact absorbs them.
@@ -185,11 +185,11 @@ func (a *Activities) pushUser(ctx context.Context, userID string, force bool) (P
 }
 
 // contactFields is the contact as Intercom should hold it.
-func (a *Activities) contactFields(u store.User) intercom.Fields {
+func (a *Activities) contactFields(ctx context.Context, u store.User) intercom.Fields {
 	f := intercom.Fields{
 		"role":              "user",
 		"external_id":       u.ID,
-		"custom_attributes": map[string]any{"environment": a.Environment, "status": StatusActive},
+		"custom_attributes": map[string]any{"environment": a.environment(ctx), "status": StatusActive},
 	}
 	if u.Email != "" {
 		f["email"] = u.Email
@@ -255,6 +255,13 @@ func (a *Activities) upsertContact(ctx context.Context, knownID, externalID stri
 		}
 		return c.ID, OutcomeUpdated, nil
 	}
+	return a.createContact(ctx, externalID, f)
+}
+
+// createContact creates the contact, or updates the one a 409 names (the
+// contact exists but search did not show it, or another contact has the
+// user's email).
+func (a *Activities) createContact(ctx context.Context, externalID string, f intercom.Fields) (string, string, error) {
 	c, err := a.Intercom.CreateContact(ctx, f)
 	if err == nil {
 		return c.ID, OutcomeCreated, nil

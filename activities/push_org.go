@@ -32,18 +32,14 @@ func (a *Activities) pushOrg(ctx context.Context, orgID string, force bool) (Pus
 	if o.Deleted {
 		return a.deleteCompany(ctx, orgID, st)
 	}
-	fields := a.companyFields(o)
+	fields := a.companyFields(ctx, o)
 	hash := hashOf(fields)
 	if st.Hash == hash && st.IntercomID != "" && !st.Deleted && !force {
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged}, nil
 	}
-	var c *intercom.Company
-	err = a.withAttributes(ctx, "company", func() (err error) {
-		c, err = a.Intercom.UpsertCompany(ctx, fields)
-		return err
-	})
+	c, err := a.upsertCompany(ctx, orgID, fields)
 	if err != nil {
-		return PushResult{}, fmt.Errorf("upsert company %s: %w", orgID, err)
+		return PushResult{}, err
 	}
 	outcome := OutcomeUpdated
 	if st.IntercomID == "" {
@@ -53,15 +49,30 @@ func (a *Activities) pushOrg(ctx context.Context, orgID string, force bool) (Pus
 	return PushResult{IntercomID: c.ID, Outcome: outcome}, err
 }
 
-func (a *Activities) companyFields(o store.Org) intercom.Fields {
+// companyFields is the company as Intercom should hold it.
+func (a *Activities) companyFields(ctx context.Context, o store.Org) intercom.Fields {
 	return intercom.Fields{
 		"company_id": o.ID,
 		"name":       o.Name,
 		"custom_attributes": map[string]any{
 			"created_at":  o.CreatedAtMs / 1000,
-			"environment": a.Environment,
+			"environment": a.environment(ctx),
 		},
 	}
+}
+
+// upsertCompany creates or updates the company (POST /companies is an
+// upsert by company_id), its custom attributes ensured first.
+func (a *Activities) upsertCompany(ctx context.Context, orgID string, fields intercom.Fields) (*intercom.Company, error) {
+	var c *intercom.Company
+	err := a.withAttributes(ctx, "company", func() (err error) {
+		c, err = a.Intercom.UpsertCompany(ctx, fields)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("upsert company %s: %w", orgID, err)
+	}
+	return c, nil
 }
 
 // ensureCompany returns the Intercom id of the organization's company,

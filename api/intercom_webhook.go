@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -29,6 +30,16 @@ type IntercomHandler struct {
 	queues        Queues
 	timeout       time.Duration
 	log           logrus.FieldLogger
+	resyncTag     string
+}
+
+// IntercomOption configures an IntercomHandler.
+type IntercomOption func(*IntercomHandler)
+
+// WithResyncTag sets the conversation tag (RESYNC_TAG) that starts a
+// tag-based re-sync; the default is workflows.DefaultResyncTag.
+func WithResyncTag(tag string) IntercomOption {
+	return func(h *IntercomHandler) { h.resyncTag = tag }
 }
 
 // NewIntercomHandler verifies X-Hub-Signature with secret, the Intercom
@@ -37,15 +48,22 @@ type IntercomHandler struct {
 // a request that carries a signature is always checked, so a wrong one is
 // still 401. Without a secret, allowUnsigned is required.
 func NewIntercomHandler(secret string, allowUnsigned bool, t WorkflowStarter, q Queues, timeout time.Duration,
-	log logrus.FieldLogger) (*IntercomHandler, error) {
+	log logrus.FieldLogger, opts ...IntercomOption) (*IntercomHandler, error) {
 	if secret == "" && !allowUnsigned {
 		return nil, errors.New("INTERCOM_WEBHOOK_SECRET is required outside development")
 	}
 	if timeout <= 0 {
 		timeout = DefaultStartTimeout
 	}
-	return &IntercomHandler{secret: []byte(secret), allowUnsigned: allowUnsigned, temporal: t, queues: q,
-		timeout: timeout, log: log}, nil
+	h := &IntercomHandler{secret: []byte(secret), allowUnsigned: allowUnsigned, temporal: t, queues: q,
+		timeout: timeout, log: log, resyncTag: workflows.DefaultResyncTag}
+	for _, o := range opts {
+		o(h)
+	}
+	if strings.TrimSpace(h.resyncTag) == "" {
+		return nil, errors.New("the re-sync tag (RESYNC_TAG) must not be empty")
+	}
+	return h, nil
 }
 
 // received is the answer to every accepted or ignored notification.
@@ -73,7 +91,8 @@ func (h *IntercomHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fields["notification_id"], fields["topic"] = string(n.ID), n.Topic
 	switch n.Topic {
-	case intercom.TopicConversationUserCreated, intercom.TopicConversationUserReplied:
+	case intercom.TopicConversationUserCreated, intercom.TopicConversationUserReplied,
+		intercom.TopicConversationPartTagCreated:
 	case intercom.TopicPing:
 		h.log.WithFields(fields).Info("Intercom webhook ping received")
 		writeJSON(w, http.StatusOK, received)
@@ -89,6 +108,10 @@ func (h *IntercomHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// not be told from a new message.
 		h.log.WithFields(fields).Warn("Rejected Intercom webhook: notification has no id")
 		writeError(w, http.StatusBadRequest, "notification has no id")
+		return
+	}
+	if n.Topic == intercom.TopicConversationPartTagCreated {
+		h.startTagResync(w, r, n, fields)
 		return
 	}
 	conv, err := intercom.ParseConversationItem(n.Data.Item)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,6 +35,8 @@ type fakeExecutor struct {
 type executeCall struct {
 	Options client.StartWorkflowOptions
 	Input   workflows.EnrichInput
+	// Tag is the input of a TagResync start.
+	Tag workflows.TagResyncInput
 }
 
 func (f *fakeExecutor) ExecuteWorkflow(_ context.Context, opts client.StartWorkflowOptions, _ any,
@@ -43,7 +46,16 @@ func (f *fakeExecutor) ExecuteWorkflow(_ context.Context, opts client.StartWorkf
 	if f.err != nil {
 		return nil, f.err
 	}
-	f.calls = append(f.calls, executeCall{Options: opts, Input: args[0].(workflows.EnrichInput)})
+	call := executeCall{Options: opts}
+	switch in := args[0].(type) {
+	case workflows.EnrichInput:
+		call.Input = in
+	case workflows.TagResyncInput:
+		call.Tag = in
+	default:
+		panic(fmt.Sprintf("unexpected workflow input %T", in))
+	}
+	f.calls = append(f.calls, call)
 	return nil, nil
 }
 

@@ -73,6 +73,8 @@ func RegisterWorkflows(r interface {
 	r.RegisterWorkflowWithOptions(workflows.SyncOrg, workflow.RegisterOptions{Name: workflows.SyncOrgWorkflow})
 	r.RegisterWorkflowWithOptions(workflows.InviteContact, workflow.RegisterOptions{Name: workflows.InviteContactWorkflow})
 	r.RegisterWorkflowWithOptions(workflows.EnrichConversation, workflow.RegisterOptions{Name: workflows.EnrichConversationWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.TagResync, workflow.RegisterOptions{Name: workflows.TagResyncWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.Backfill, workflow.RegisterOptions{Name: workflows.BackfillWorkflow})
 }
 
 // Register puts the workflows and database activities on the main queue.
@@ -81,6 +83,12 @@ func Register(r Registry, acts *activities.Activities) {
 	r.RegisterActivityWithOptions(acts.ApplyClerkEvent, activity.RegisterOptions{Name: "ApplyClerkEvent"})
 	r.RegisterActivityWithOptions(acts.SignalWorkflow, activity.RegisterOptions{Name: "SignalWorkflow"})
 	r.RegisterActivityWithOptions(acts.ClaimNotification, activity.RegisterOptions{Name: "ClaimNotification"})
+	r.RegisterActivityWithOptions(acts.LookupResyncMember, activity.RegisterOptions{Name: "LookupResyncMember"})
+	// Backfill's database steps (local activities).
+	r.RegisterActivityWithOptions(acts.PrepareBackfill, activity.RegisterOptions{Name: "PrepareBackfill"})
+	r.RegisterActivityWithOptions(acts.NextBackfillRange, activity.RegisterOptions{Name: "NextBackfillRange"})
+	r.RegisterActivityWithOptions(acts.RecordBackfillFailure, activity.RegisterOptions{Name: "RecordBackfillFailure"})
+	r.RegisterActivityWithOptions(acts.FinishBackfill, activity.RegisterOptions{Name: "FinishBackfill"})
 }
 
 // RegisterIntercom puts the Intercom activities on the Intercom queue.
@@ -91,6 +99,16 @@ func RegisterIntercom(r interface {
 	r.RegisterActivityWithOptions(acts.PushOrg, activity.RegisterOptions{Name: "PushOrg"})
 	r.RegisterActivityWithOptions(acts.PushInvitation, activity.RegisterOptions{Name: "PushInvitation"})
 	r.RegisterActivityWithOptions(acts.EnrichContact, activity.RegisterOptions{Name: "EnrichContact"})
+	// TagResync's Intercom steps.
+	r.RegisterActivityWithOptions(acts.ReadResyncConversation, activity.RegisterOptions{Name: "ReadResyncConversation"})
+	r.RegisterActivityWithOptions(acts.PrepareResyncContact, activity.RegisterOptions{Name: "PrepareResyncContact"})
+	r.RegisterActivityWithOptions(acts.MergeLeadIntoUser, activity.RegisterOptions{Name: "MergeLeadIntoUser"})
+	r.RegisterActivityWithOptions(acts.ArchiveDuplicateUser, activity.RegisterOptions{Name: "ArchiveDuplicateUser"})
+	r.RegisterActivityWithOptions(acts.UpdateResyncContact, activity.RegisterOptions{Name: "UpdateResyncContact"})
+	r.RegisterActivityWithOptions(acts.RemoveConversationTag, activity.RegisterOptions{Name: "RemoveConversationTag"})
+	// Backfill's Intercom steps.
+	r.RegisterActivityWithOptions(acts.ScanCompanies, activity.RegisterOptions{Name: "ScanCompanies"})
+	r.RegisterActivityWithOptions(acts.BackfillBatch, activity.RegisterOptions{Name: "BackfillBatch"})
 }
 
 // Start starts both workers.

@@ -4,6 +4,7 @@
 //	intercom-sync worker     Temporal workers (workflows, activities)
 //	intercom-sync run        both in one process
 //	intercom-sync migrate    apply database migrations
+//	intercom-sync backfill   start a backfill (sync everything to Intercom)
 //	intercom-sync emulator   local Intercom API emulator
 //	intercom-sync demo       post signed demo Clerk webhooks to a running API
 //
@@ -32,6 +33,7 @@ var commands = []command{
 	{"worker", "run the Temporal workers", cmdWorker},
 	{"run", "run the HTTP API and the workers in one process", cmdRun},
 	{"migrate", "apply database migrations", cmdMigrate},
+	{"backfill", "start a backfill: sync every organization and user to Intercom", cmdBackfill},
 	{"emulator", "run the local Intercom emulator", cmdEmulator},
 	{"demo", "post signed demo Clerk webhooks to a running API", cmdDemo},
 }

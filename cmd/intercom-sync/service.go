@@ -162,7 +162,7 @@ func runProcess(ctx context.Context, cfg config.Config, log *logrus.Logger, serv
 			return err
 		}
 		intercomHandler, err := api.NewIntercomHandler(cfg.IntercomWebhookSecret, cfg.Development(), starter, queues,
-			api.DefaultStartTimeout, log)
+			api.DefaultStartTimeout, log, api.WithResyncTag(cfg.ResyncTag))
 		if err != nil {
 			return err
 		}
@@ -215,6 +215,7 @@ func runProcess(ctx context.Context, cfg config.Config, log *logrus.Logger, serv
 			Members:     memberDir,
 			Positions:   positionStore,
 			MemberTypes: cfg.MemberTypes,
+			AdminID:     cfg.IntercomAdminID,
 		}
 		workers, err = startWorkers(ctx, tc, cfg, acts, log)
 		if err != nil {

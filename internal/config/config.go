@@ -44,6 +44,12 @@ type Config struct {
 	// MemberTypes is MEMBER_TYPE_MAP, parsed: status and membertypeid to
 	// the member_type written to Intercom.
 	MemberTypes members.TypeMap
+	// ResyncTag is the conversation tag with which support agents ask for a
+	// tag-based re-sync of the member (workflow TagResync).
+	ResyncTag string // RESYNC_TAG
+	// IntercomAdminID is the admin on whose behalf the re-sync removes its
+	// tag; empty means the access token's own admin (GET /me).
+	IntercomAdminID string // INTERCOM_ADMIN_ID
 
 	MetricsAddr string // METRICS_ADDR (worker-only processes; the API serves /metrics itself)
 
@@ -71,6 +77,8 @@ var Keys = []Key{
 	{"intercom_webhook_secret", "INTERCOM_WEBHOOK_SECRET", "", "Intercom app client secret that signs X-Hub-Signature (required by the API unless ENVIRONMENT_NAME=development)"},
 	{"lookup_api_token", "LOOKUP_API_TOKEN", "", "bearer token of POST /api/intercom/lookup-email (unset: endpoint off, or open in development)"},
 	{"member_type_map", "MEMBER_TYPE_MAP", members.DefaultTypeMap, "member_type by status and membertypeid: STATUS:TYPEID=LABEL or STATUS:*=LABEL, comma-separated"},
+	{"resync_tag", "RESYNC_TAG", "mynatca-sync", "conversation tag with which support agents ask for a re-sync of the member (matched case-insensitively)"},
+	{"intercom_admin_id", "INTERCOM_ADMIN_ID", "", "Intercom admin that removes the re-sync tag (default: the access token's admin, from GET /me)"},
 	{"metrics_addr", "METRICS_ADDR", ":9090", "where a worker-only process serves /metrics and /healthz"},
 	{"log_level", "LOG_LEVEL", "info", "debug, info, warn, error"},
 	{"log_format", "LOG_FORMAT", "json", "json or text"},
@@ -130,6 +138,8 @@ func Load(fs *pflag.FlagSet) (Config, error) {
 		PositionsDatabaseURL:       v.GetString("positions_database_url"),
 		IntercomWebhookSecret:      v.GetString("intercom_webhook_secret"),
 		LookupAPIToken:             v.GetString("lookup_api_token"),
+		ResyncTag:                  strings.TrimSpace(v.GetString("resync_tag")),
+		IntercomAdminID:            strings.TrimSpace(v.GetString("intercom_admin_id")),
 		MetricsAddr:                v.GetString("metrics_addr"),
 		LogLevel:                   v.GetString("log_level"),
 		LogFormat:                  v.GetString("log_format"),
@@ -145,6 +155,11 @@ func Load(fs *pflag.FlagSet) (Config, error) {
 		return c, fmt.Errorf("MEMBER_TYPE_MAP: %w", err)
 	}
 	c.MemberTypes = types
+	if c.ResyncTag == "" {
+		// An empty tag would match no tag at all and silently turn the
+		// re-sync off.
+		return c, errors.New("RESYNC_TAG must not be empty")
+	}
 	if c.IntercomRateLimitPerMinute <= 0 {
 		return c, errors.New("INTERCOM_RATE_LIMIT_PER_MINUTE must be a positive number")
 	}

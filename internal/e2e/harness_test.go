@@ -58,18 +58,29 @@ type stack struct {
 	members *sql.DB
 	dbURL   string
 	metrics *metrics.Metrics
+	// acts and workers are the stack's worker side, for tests that stop
+	// and replace the workers.
+	acts    *activities.Activities
+	workers *worker.Workers
 }
 
 type stackOptions struct {
 	faults emulator.Faults
 	// temporal overrides the client the API uses (e.g. through a proxy).
 	temporal client.Client
+	// rateLimitPerMinute is the emulator's rate limit (0: none).
+	rateLimitPerMinute int
+	// intercomTransport, if set, wraps the workers' transport to Intercom
+	// (e.g. to lose answers of calls the emulator did carry out).
+	intercomTransport func(http.RoundTripper) http.RoundTripper
+	// adminID is INTERCOM_ADMIN_ID (empty: GET /me).
+	adminID string
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
 	st, dbURL := testenv.Store(t)
-	em := emulator.New(emulator.Options{Token: intercomToken, Faults: o.faults})
+	em := emulator.New(emulator.Options{Token: intercomToken, Faults: o.faults, RateLimitPerMinute: o.rateLimitPerMinute})
 	emSrv := httptest.NewServer(em)
 	t.Cleanup(emSrv.Close)
 	// Instrumented as in production: the SDK's metrics, the API's
@@ -97,11 +108,14 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	}
 	t.Cleanup(positionStore.Close)
 
+	// Every request and answer is checked against Intercom's OpenAPI
+	// description.
+	var transport http.RoundTripper = contract.NewValidatingTransport(t, http.DefaultTransport)
+	if o.intercomTransport != nil {
+		transport = o.intercomTransport(transport)
+	}
 	ic := intercom.New(intercom.Options{
-		BaseURL: emSrv.URL, Token: intercomToken, Timeout: 10 * time.Second,
-		// Every request and answer is checked against Intercom's
-		// OpenAPI description.
-		Transport: contract.NewValidatingTransport(t, http.DefaultTransport),
+		BaseURL: emSrv.URL, Token: intercomToken, Timeout: 10 * time.Second, Transport: transport,
 	})
 	ic.Observe, ic.ObserveWait = m.ObserveIntercom, m.ObserveRateLimitWait
 	acts := &activities.Activities{
@@ -113,6 +127,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		Members:     memberDir,
 		Positions:   positionStore,
 		MemberTypes: members.MustParseTypeMap(members.DefaultTypeMap),
+		AdminID:     o.adminID,
 	}
 	w := worker.New(tc, worker.Options{TaskQueue: queue, IntercomTaskQueue: queue + "-intercom",
 		IntercomRateLimitPerMinute: 60_000}, acts)
@@ -146,6 +161,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		queue:   queue,
 		members: memberDB, dbURL: dbURL,
 		metrics: m,
+		acts:    acts, workers: w,
 	}
 }
 

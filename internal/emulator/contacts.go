@@ -148,12 +148,18 @@ func mergeAttrs(dst, src map[string]any) map[string]any {
 	return dst
 }
 
-// checkIdentity enforces that a user is identifiable and unique.
-func (st *store) checkIdentity(c *Contact) *apiError {
+// checkIdentity enforces that a user is identifiable and unique. With
+// sharedEmail only the external_id must be unique: AddDuplicateUser seeds
+// users that share an email, as real workspaces hold them.
+func (st *store) checkIdentity(c *Contact, sharedEmail bool) *apiError {
 	if c.Role == "user" && c.ExternalID == "" && c.Email == "" {
 		return &apiError{status: http.StatusBadRequest, code: "parameter_invalid", message: "A user must have an email or an external_id"}
 	}
-	if dup := st.findConflict(c.Role, c.ExternalID, c.Email, c.ID); dup != nil {
+	email := c.Email
+	if sharedEmail {
+		email = ""
+	}
+	if dup := st.findConflict(c.Role, c.ExternalID, email, c.ID); dup != nil {
 		return conflictError(dup)
 	}
 	return nil
@@ -172,7 +178,7 @@ func (s *Server) createContact(c *call) (any, *apiError) {
 	if err := s.applyContactFields(ct, f); err != nil {
 		return nil, err
 	}
-	out, err := s.insertContact(ct, c.now)
+	out, err := s.insertContact(ct, c.now, false)
 	if err != nil {
 		return nil, err
 	}
@@ -181,9 +187,9 @@ func (s *Server) createContact(c *call) (any, *apiError) {
 
 // insertContact checks identity rules, assigns id and timestamps and
 // stores ct.
-func (s *Server) insertContact(ct *Contact, now time.Time) (*Contact, *apiError) {
+func (s *Server) insertContact(ct *Contact, now time.Time, sharedEmail bool) (*Contact, *apiError) {
 	st := s.st
-	if err := st.checkIdentity(ct); err != nil {
+	if err := st.checkIdentity(ct, sharedEmail); err != nil {
 		return nil, err
 	}
 	if ct.ID == "" {
@@ -233,8 +239,13 @@ func (s *Server) updateContact(c *call) (any, *apiError) {
 	if err := s.applyContactFields(&next, f); err != nil {
 		return nil, err
 	}
-	if err := s.st.checkIdentity(&next); err != nil {
-		return nil, err
+	// Only a change of identity can collide: an update that keeps role,
+	// external_id and email is applied even when the contact shares its
+	// email with another user, so duplicates that exist stay updatable.
+	if next.Role != ct.Role || next.ExternalID != ct.ExternalID || !strings.EqualFold(next.Email, ct.Email) {
+		if err := s.st.checkIdentity(&next, false); err != nil {
+			return nil, err
+		}
 	}
 	next.UpdatedAt = c.now.Unix()
 	*ct = next

@@ -15,6 +15,23 @@ import (
 // UpdatedAt default from the clock. CompanyIDs and TagIDs must exist and
 // are attached. MergedInto is ignored.
 func (s *Server) AddContact(c Contact) (Contact, error) {
+	return s.addContact(c, false)
+}
+
+// AddDuplicateUser stores a user like AddContact, except that it may share
+// its email with other users (its external_id, if any, must still be
+// unique). Real workspaces hold such duplicates — from imports, other
+// integrations, or identities changed over the years — although the API
+// refuses to create a new one; code that folds duplicates is tested with
+// them.
+func (s *Server) AddDuplicateUser(c Contact) (Contact, error) {
+	if c.Role != "" && c.Role != "user" {
+		return Contact{}, fmt.Errorf("role %q: only users are duplicates by email (leads may share one anyway)", c.Role)
+	}
+	return s.addContact(c, true)
+}
+
+func (s *Server) addContact(c Contact, sharedEmail bool) (Contact, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.st
@@ -43,7 +60,7 @@ func (s *Server) AddContact(c Contact) (Contact, error) {
 	for _, id := range ct.TagIDs {
 		ct.tagApplied[id] = now.Unix()
 	}
-	stored, err := s.insertContact(&ct, now)
+	stored, err := s.insertContact(&ct, now, sharedEmail)
 	if err != nil {
 		return Contact{}, err
 	}

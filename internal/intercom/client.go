@@ -65,9 +65,10 @@ func (c *Client) BaseURL() string { return c.baseURL }
 // fields always hash the same.
 type Fields map[string]any
 
-// do sends one request. pathTemplate names the endpoint for metrics
-// ("/contacts/{id}"); path is the concrete path with query.
-func (c *Client) do(ctx context.Context, method, pathTemplate, path string, body any, out any) error {
+// doOnce sends one request (do in patient.go may repeat it). pathTemplate
+// names the endpoint for metrics ("/contacts/{id}"); path is the concrete
+// path with query.
+func (c *Client) doOnce(ctx context.Context, method, pathTemplate, path string, body any, out any) error {
 	waited, err := c.pacer.wait(ctx)
 	if waited > 0 && c.ObserveWait != nil {
 		c.ObserveWait(waited)

@@ -32,3 +32,14 @@ func (c *Client) UntagContact(ctx context.Context, contactID, tagID string) erro
 	return c.do(ctx, "DELETE", "/contacts/{id}/tags/{tag_id}",
 		"/contacts/"+url.PathEscape(contactID)+"/tags/"+url.PathEscape(tagID), nil, nil)
 }
+
+// ListTags is GET /tags: every tag of the workspace.
+func (c *Client) ListTags(ctx context.Context) ([]Tag, error) {
+	var out struct {
+		Data []Tag `json:"data"`
+	}
+	if err := c.do(ctx, "GET", "/tags", "/tags", nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Data, nil
+}

@@ -1,0 +1,463 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/store"
+)
+
+// The backfill (workflow Backfill) makes Intercom match the database for
+// every organization, user and invitation, whatever happened on
+// Intercom's side. The workflow pages through the database (keyset
+// ranges, NextBackfillRange) and hands each range to BackfillBatch, which
+// reads what Intercom holds for the whole range in one call (a contact
+// search by external_id; companies come from ScanCompanies' listing), then
+// writes only what differs.
+
+// BackfillPrepareRequest starts a backfill.
+type BackfillPrepareRequest struct {
+	Filter store.BackfillFilter `json:"filter"`
+	// Environment overrides ENVIRONMENT_NAME as the
+	// custom_attributes.environment written; "" keeps the worker's.
+	Environment string `json:"environment,omitempty"`
+}
+
+// BackfillPlan is what a backfill has ahead of it.
+type BackfillPlan struct {
+	Environment   string `json:"environment"`
+	Organizations int    `json:"organizations"`
+	Users         int    `json:"users"`
+	Invitations   int    `json:"invitations"`
+}
+
+// PrepareBackfill counts the entities a backfill will go through and
+// settles the environment it writes (a local activity).
+func (a *Activities) PrepareBackfill(ctx context.Context, req BackfillPrepareRequest) (BackfillPlan, error) {
+	p := BackfillPlan{Environment: req.Environment}
+	if p.Environment == "" {
+		p.Environment = a.Environment
+	}
+	for kind, n := range map[string]*int{
+		store.BackfillOrganizations: &p.Organizations, store.BackfillUsers: &p.Users, store.BackfillInvitations: &p.Invitations,
+	} {
+		c, err := a.Store.BackfillCount(ctx, kind, req.Filter)
+		if err != nil {
+			return p, err
+		}
+		*n = c
+	}
+	return p, nil
+}
+
+// BackfillRangeRequest asks for the next page of a kind of entity.
+type BackfillRangeRequest struct {
+	Kind   string               `json:"kind"`
+	Filter store.BackfillFilter `json:"filter"`
+	After  string               `json:"after"`
+	Limit  int                  `json:"limit"`
+}
+
+// BackfillRange is a page of entities, the ids in (After, UpTo]; Count 0
+// means the kind is done.
+type BackfillRange struct {
+	UpTo  string `json:"up_to"`
+	Count int    `json:"count"`
+}
+
+// NextBackfillRange pages through the database in id order (a local
+// activity: one indexed query).
+func (a *Activities) NextBackfillRange(ctx context.Context, req BackfillRangeRequest) (BackfillRange, error) {
+	upTo, n, err := a.Store.BackfillRange(ctx, req.Kind, req.Filter, req.After, req.Limit)
+	return BackfillRange{UpTo: upTo, Count: n}, err
+}
+
+// FinishBackfill drops what the backfill kept while it ran (the company
+// listing); failures stay for the operator (a local activity).
+func (a *Activities) FinishBackfill(ctx context.Context) error {
+	return a.Store.ClearCompanySnapshot(ctx, activity.GetInfo(ctx).WorkflowExecution.ID)
+}
+
+// RecordBackfillFailure keeps a failure the workflow saw itself: a batch
+// that could not be run at all (a local activity).
+func (a *Activities) RecordBackfillFailure(ctx context.Context, f store.BackfillFailure) error {
+	return a.Store.RecordBackfillFailure(ctx, activity.GetInfo(ctx).WorkflowExecution.ID, f.Kind, f.EntityID, f.Error)
+}
+
+// ScanCompaniesRequest says how many organizations the backfill will look
+// at, to choose between listing every company and looking each up.
+type ScanCompaniesRequest struct {
+	Organizations int `json:"organizations"`
+}
+
+// ScanCompaniesResult says whether the listing was kept (Snapshot) and
+// what it cost.
+type ScanCompaniesResult struct {
+	Snapshot  bool `json:"snapshot"`
+	Companies int  `json:"companies"`
+	Pages     int  `json:"pages"`
+}
+
+// backfillPatience: transient errors are retried inside the call, with
+// backoff (0.5 s doubling to 8 s, about a minute in all); if Intercom is
+// still failing after that, the activity fails and Temporal retries it
+// later, resuming from its heartbeat.
+var backfillPatience = intercom.Patience{Retries: 8}
+
+// ScanCompanies lists every company in Intercom (GET /companies, 60 per
+// call) into the backfill's snapshot, which BackfillBatch compares
+// organizations with: N organizations then cost N/60 reads instead of N.
+// When the backfill looks at fewer organizations than there are pages, it
+// stops after the first page and reports Snapshot false: looking them up
+// one by one is cheaper. It heartbeats the next page, so a retried attempt
+// goes on from there.
+func (a *Activities) ScanCompanies(ctx context.Context, req ScanCompaniesRequest) (ScanCompaniesResult, error) {
+	wfID := activity.GetInfo(ctx).WorkflowExecution.ID
+	ctx = intercom.WithPatience(ctx, backfillPatience)
+	var prog struct {
+		Page   int                 `json:"page"`
+		Result ScanCompaniesResult `json:"result"`
+	}
+	if activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &prog); err != nil {
+			return ScanCompaniesResult{}, err
+		}
+	} else {
+		// A backfill started again under the same workflow id must not
+		// see the last one's listing.
+		if err := a.Store.ClearCompanySnapshot(ctx, wfID); err != nil {
+			return ScanCompaniesResult{}, err
+		}
+		prog.Page = 1
+	}
+	for {
+		list, err := a.Intercom.ListCompanies(ctx, prog.Page, intercom.MaxCompaniesPerPage)
+		if err != nil {
+			return prog.Result, classify(fmt.Errorf("list companies, page %d: %w", prog.Page, err))
+		}
+		if prog.Page == 1 && req.Organizations < list.Pages.TotalPages {
+			return ScanCompaniesResult{Pages: 1}, nil
+		}
+		bodies := make(map[string]json.RawMessage, len(list.Data))
+		for _, c := range list.Data {
+			b, err := json.Marshal(c)
+			if err != nil {
+				return prog.Result, err
+			}
+			bodies[c.CompanyID] = b
+		}
+		if err := a.Store.SaveCompanySnapshot(ctx, wfID, bodies); err != nil {
+			return prog.Result, err
+		}
+		prog.Result.Companies += len(list.Data)
+		prog.Result.Pages = prog.Page
+		prog.Page++
+		activity.RecordHeartbeat(ctx, prog)
+		if prog.Page > list.Pages.TotalPages || len(list.Data) == 0 {
+			prog.Result.Snapshot = true
+			return prog.Result, nil
+		}
+	}
+}
+
+// BackfillBatchRequest is one range of one kind of entity.
+type BackfillBatchRequest struct {
+	Kind        string               `json:"kind"`
+	Filter      store.BackfillFilter `json:"filter"`
+	After       string               `json:"after"`
+	UpTo        string               `json:"up_to"`
+	Environment string               `json:"environment"`
+	DryRun      bool                 `json:"dry_run,omitempty"`
+	// CompanySnapshot: ScanCompanies kept the listing; an organization
+	// absent from it is known to have no company (unless we pushed one).
+	CompanySnapshot bool `json:"company_snapshot,omitempty"`
+	// Concurrency is how many entities of the batch are synced at once.
+	Concurrency int `json:"concurrency,omitempty"`
+}
+
+// BackfillCounts add up what happened to entities.
+type BackfillCounts struct {
+	Done      int `json:"done"`
+	Unchanged int `json:"skipped_unchanged"`
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Deleted   int `json:"deleted"`
+	Failed    int `json:"failed"`
+}
+
+// Add adds o to c.
+func (c *BackfillCounts) Add(o BackfillCounts) {
+	c.Done += o.Done
+	c.Unchanged += o.Unchanged
+	c.Created += o.Created
+	c.Updated += o.Updated
+	c.Deleted += o.Deleted
+	c.Failed += o.Failed
+}
+
+// BackfillChange is a write a backfill made, or in a dry run would make.
+type BackfillChange struct {
+	Kind     string `json:"kind"` // organization, user, invitation
+	EntityID string `json:"entity_id"`
+	// Action is create, update or delete.
+	Action string `json:"action"`
+	// Fields are the fields that differ from what Intercom holds.
+	Fields []string `json:"fields,omitempty"`
+	// Attach and Detach are organizations whose companies the contact
+	// gains or loses.
+	Attach []string `json:"attach,omitempty"`
+	Detach []string `json:"detach,omitempty"`
+	// Note says more when the fields do not tell it all.
+	Note string `json:"note,omitempty"`
+}
+
+// BackfillBatchResult is what a batch did; Failures and Changes are
+// samples (every failure is in backfill_failures).
+type BackfillBatchResult struct {
+	BackfillCounts
+	Failures []store.BackfillFailure `json:"failures,omitempty"`
+	Changes  []BackfillChange        `json:"changes,omitempty"`
+}
+
+// Kinds of entity in backfill failures and changes.
+const (
+	EntityOrganization = "organization"
+	EntityUser         = "user"
+	EntityInvitation   = "invitation"
+)
+
+// sampleSize bounds the failures and changes a batch reports (the
+// workflow keeps as many in all).
+const sampleSize = 20
+
+// defaultEntityConcurrency: a batch syncs this many entities at once, so
+// that Intercom's latency (~100–300 ms a call) does not leave the rate
+// limit idle: with the workflow's batches in flight it keeps dozens of
+// calls going.
+const defaultEntityConcurrency = 4
+
+// BackfillBatch makes Intercom match the database for one range of
+// entities. It reads Intercom's state for the whole range at once, then
+// syncs entities concurrently, writing only what differs. An entity
+// Intercom refuses (a 4xx) is recorded in backfill_failures and the batch
+// goes on; rate limits are waited out and transient errors retried inside
+// the calls; if those persist the activity fails and Temporal retries it.
+// It heartbeats the entities done and the counts, so a retried attempt
+// (after a crash, say) skips them.
+func (a *Activities) BackfillBatch(ctx context.Context, req BackfillBatchRequest) (BackfillBatchResult, error) {
+	b := &batch{a: a, req: req, wfID: activity.GetInfo(ctx).WorkflowExecution.ID, done: map[string]bool{}}
+	if activity.HasHeartbeatDetails(ctx) {
+		var prog batchProgress
+		if err := activity.GetHeartbeatDetails(ctx, &prog); err != nil {
+			return BackfillBatchResult{}, err
+		}
+		b.res = prog.Result
+		for _, id := range prog.Done {
+			b.done[id] = true
+		}
+	}
+	ctx = withEnvironment(intercom.WithPatience(ctx, backfillPatience), req.Environment)
+	stop := b.heartbeat(ctx, time.Second)
+	var err error
+	switch req.Kind {
+	case store.BackfillOrganizations:
+		err = b.organizations(ctx)
+	case store.BackfillUsers:
+		err = b.users(ctx)
+	case store.BackfillInvitations:
+		err = b.invitations(ctx)
+	default:
+		err = fmt.Errorf("unknown backfill kind %q", req.Kind)
+	}
+	stop()
+	if err != nil {
+		return BackfillBatchResult{}, classify(err)
+	}
+	return b.res, nil
+}
+
+// batchProgress is a batch's heartbeat.
+type batchProgress struct {
+	Done   []string            `json:"done"`
+	Result BackfillBatchResult `json:"result"`
+}
+
+// batch is one BackfillBatch attempt.
+type batch struct {
+	a    *Activities
+	req  BackfillBatchRequest
+	wfID string
+
+	mu   sync.Mutex
+	done map[string]bool
+	res  BackfillBatchResult
+}
+
+// heartbeat records progress every interval until stopped, so that a
+// batch waiting on the rate limit still shows it is alive. Each entity
+// done records it too; the SDK sends the latest details at most once per
+// throttle interval (80 % of the heartbeat timeout by default).
+func (b *batch) heartbeat(ctx context.Context, every time.Duration) (stop func()) {
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, b.progress())
+			}
+		}
+	})
+	return func() {
+		close(quit)
+		wg.Wait()
+		activity.RecordHeartbeat(ctx, b.progress())
+	}
+}
+
+func (b *batch) progress() batchProgress {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.progressLocked()
+}
+
+func (b *batch) progressLocked() batchProgress {
+	p := batchProgress{Result: b.res, Done: make([]string, 0, len(b.done))}
+	for id := range b.done {
+		p.Done = append(p.Done, id)
+	}
+	return p
+}
+
+func (b *batch) isDone(id string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.done[id]
+}
+
+// each runs fn for every index with the batch's concurrency; the first
+// error stops the others and is returned.
+func (b *batch) each(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := b.req.Concurrency
+	if workers <= 0 {
+		workers = defaultEntityConcurrency
+	}
+	next := make(chan int)
+	var (
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	for range min(workers, n) {
+		wg.Go(func() {
+			for i := range next {
+				if err := fn(ctx, i); err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+				}
+			}
+		})
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+// outcome is what syncing one entity did; change is nil when nothing was
+// (or would be) written.
+type outcome struct {
+	result string // OutcomeCreated, OutcomeUpdated, OutcomeDeleted, OutcomeUnchanged
+	change *BackfillChange
+}
+
+// entity runs one entity's sync and accounts for it. An error Intercom
+// gave for this entity alone (a 4xx) becomes a recorded failure; any
+// other error (Intercom down, the database, the token) stops the batch.
+func (b *batch) entity(ctx context.Context, kind, id string, sync func() (outcome, error)) error {
+	out, err := sync()
+	var failure *store.BackfillFailure
+	switch {
+	case err != nil && entityOnly(ctx, err):
+		b.a.log().WithField(kind+"_id", id).Errorf("Failed to sync %s %s to Intercom: %v", kind, id, err)
+		failure = &store.BackfillFailure{Kind: kind, EntityID: id, Error: err.Error(), FailedAt: time.Now().UTC()}
+		if err := b.a.Store.RecordBackfillFailure(ctx, b.wfID, kind, id, failure.Error); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case out.change != nil && !b.req.DryRun:
+		b.a.log().WithFields(map[string]any{kind + "_id": id, "outcome": out.result}).
+			Infof("Successfully synced %s %s to Intercom", kind, id)
+	}
+
+	b.mu.Lock()
+	b.res.Done++
+	switch {
+	case failure != nil:
+		b.res.Failed++
+		if len(b.res.Failures) < sampleSize {
+			b.res.Failures = append(b.res.Failures, *failure)
+		}
+	case out.result == OutcomeCreated:
+		b.res.Created++
+	case out.result == OutcomeUpdated:
+		b.res.Updated++
+	case out.result == OutcomeDeleted:
+		b.res.Deleted++
+	default:
+		b.res.Unchanged++
+	}
+	if failure == nil && out.change != nil && b.req.DryRun && len(b.res.Changes) < sampleSize {
+		b.res.Changes = append(b.res.Changes, *out.change)
+	}
+	b.done[id] = true
+	progress := b.progressLocked()
+	b.mu.Unlock()
+	// Each entity done is in the next heartbeat: a retry redoes as little
+	// as the SDK's heartbeat throttling allows.
+	activity.RecordHeartbeat(ctx, progress)
+	return nil
+}
+
+// entityOnly reports whether err concerns one entity only: a 4xx from
+// Intercom other than 401/403 (a wrong token fails everything) and 429
+// (waited out, never a failure).
+func entityOnly(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var ie *intercom.Error
+	if !errors.As(err, &ie) {
+		return false
+	}
+	switch ie.Kind() {
+	case intercom.KindClient, intercom.KindNotFound, intercom.KindConflict:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,215 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/intercom-sync/intercom-sync/activities"
+	"github.com/intercom-sync/intercom-sync/internal/clerk"
+	"github.com/intercom-sync/intercom-sync/internal/clerksim"
+	"github.com/intercom-sync/intercom-sync/internal/contract"
+	"github.com/intercom-sync/intercom-sync/internal/emulator"
+	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/store"
+)
+
+// The test environment's workflow id, under which failures are recorded.
+const testWorkflowID = "default-test-workflow-id"
+
+// backfill runs one batch over every entity of kind.
+func (f *fixture) backfill(kind string, dryRun bool) (activities.BackfillBatchResult, error) {
+	v, err := f.env.ExecuteActivity(f.acts.BackfillBatch, activities.BackfillBatchRequest{
+		Kind: kind, After: "", UpTo: "\U0010FFFF", Environment: "test", DryRun: dryRun,
+	})
+	if err != nil {
+		return activities.BackfillBatchResult{}, err
+	}
+	var res activities.BackfillBatchResult
+	return res, v.Get(&res)
+}
+
+func (f *fixture) mustBackfill(kind string) activities.BackfillBatchResult {
+	f.t.Helper()
+	res, err := f.backfill(kind, false)
+	if err != nil {
+		f.t.Fatalf("backfill %s: %v", kind, err)
+	}
+	return res
+}
+
+func (f *fixture) seedUsers(n int) []clerksim.User {
+	f.t.Helper()
+	f.apply("org", clerksim.OrgEvent(clerk.OrgCreated, org))
+	var users []clerksim.User
+	for i := range n {
+		u := clerksim.User{ID: fmt.Sprintf("user_%02d", i), Email: fmt.Sprintf("u%d@example.com", i), FirstName: "U",
+			CreatedAtMs: 1_700_000_000_000, UpdatedAtMs: 1_700_000_000_000}
+		f.apply("u"+u.ID, clerksim.UserEvent(clerk.UserCreated, u))
+		f.apply("m"+u.ID, clerksim.MembershipEvent(clerk.MembershipCreated, clerksim.Membership{ID: "orgmem_" + u.ID, UserID: u.ID,
+			Org: org, CreatedAtMs: 1, UpdatedAtMs: 1}))
+		users = append(users, u)
+	}
+	return users
+}
+
+func (f *fixture) contactIDs() []string {
+	var ids []string
+	for _, c := range f.em.Snapshot().Contacts {
+		ids = append(ids, c.ExternalID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// A retried batch skips the entities its last heartbeat says are done
+// and carries the counts on.
+func TestBackfillBatchResumesFromItsHeartbeat(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	users := f.seedUsers(4)
+	f.mustBackfill(store.BackfillOrganizations)
+	f.env.SetHeartbeatDetails(map[string]any{
+		"done":   []string{users[0].ID, users[2].ID},
+		"result": map[string]any{"done": 2, "created": 2},
+	})
+	res := f.mustBackfill(store.BackfillUsers)
+	if got := fmt.Sprint(f.contactIDs()); got != fmt.Sprint([]string{users[1].ID, users[3].ID}) {
+		t.Fatalf("contacts after the resumed batch: %s, want only the two not done", got)
+	}
+	if res.Done != 4 || res.Created != 4 {
+		t.Fatalf("resumed batch result %+v, want the heartbeat's counts carried on", res.BackfillCounts)
+	}
+}
+
+// An entity Intercom refuses is recorded (id and error) and the batch
+// goes on; a second run writes nothing but what still fails.
+func TestBackfillBatchRecordsAnEntityIntercomRefuses(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	users := f.seedUsers(3)
+	bad := users[1]
+	bad.Email, bad.UpdatedAtMs = "not-an-email", bad.UpdatedAtMs+1
+	f.apply("bad", clerksim.UserEvent(clerk.UserUpdated, bad))
+	f.mustBackfill(store.BackfillOrganizations)
+	res := f.mustBackfill(store.BackfillUsers)
+	if res.Done != 3 || res.Created != 2 || res.Failed != 1 || len(res.Failures) != 1 || res.Failures[0].EntityID != bad.ID {
+		t.Fatalf("batch result %+v, failures %+v", res.BackfillCounts, res.Failures)
+	}
+	failures, err := f.acts.Store.BackfillFailures(context.Background(), testWorkflowID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(failures) != 1 || failures[0].Kind != activities.EntityUser || failures[0].EntityID != bad.ID ||
+		!strings.Contains(failures[0].Error, "400 Email address is invalid") {
+		t.Fatalf("recorded failures %+v", failures)
+	}
+	writes := f.writes()
+	res = f.mustBackfill(store.BackfillUsers)
+	if res.Unchanged != 2 || res.Failed != 1 {
+		t.Fatalf("second batch %+v", res.BackfillCounts)
+	}
+	if w := f.writes() - writes; w != 1 { // the bad user's create, refused again
+		t.Fatalf("second batch made %d writes, want 1", w)
+	}
+}
+
+// A wrong token is no entity's fault: the batch fails, not retryable.
+func TestBackfillBatchFailsOnAWrongToken(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	f.seedUsers(1)
+	srv := httptest.NewServer(emulator.New(emulator.Options{Token: "right"}))
+	t.Cleanup(srv.Close)
+	f.acts.Intercom = intercom.New(intercom.Options{BaseURL: srv.URL, Token: "wrong"})
+	_, err := f.backfill(store.BackfillUsers, false)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeAuth || !appErr.NonRetryable() {
+		t.Fatalf("batch error = %v, want a non-retryable %s", err, activities.ErrTypeAuth)
+	}
+}
+
+// Rate limits are waited out inside the batch (paced on the headers, or
+// after a 429): with more calls to make than a window allows, it takes
+// two windows and no entity fails.
+func TestBackfillBatchWaitsOutTheRateLimit(t *testing.T) {
+	f := newFixture(t, emulator.Options{RateLimitPerMinute: 60}) // 10 calls per 10 s
+	f.seedUsers(4)
+	start := time.Now()
+	f.mustBackfill(store.BackfillOrganizations)
+	res := f.mustBackfill(store.BackfillUsers)
+	c := f.em.Snapshot().Counters
+	t.Logf("%s, %+v", time.Since(start), c)
+	if res.Created != 4 || res.Failed != 0 || len(f.contactIDs()) != 4 {
+		t.Fatalf("batch under the rate limit: %+v", res.BackfillCounts)
+	}
+	if c.Requests <= 10 {
+		t.Fatalf("%d calls: the test needs more than a window's worth", c.Requests)
+	}
+}
+
+// An invited contact is made for a pending invitation; when the person
+// signs up, the user's contact takes it over: one contact, a user, the
+// tag gone, the company kept.
+func TestBackfillInvitationThenSignUp(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	f.apply("org", clerksim.OrgEvent(clerk.OrgCreated, org))
+	inv := clerksim.Invitation{ID: "orginv_1", OrgID: org.ID, Email: "ada@example.com", Status: "pending", CreatedAtMs: 1, UpdatedAtMs: 1}
+	f.apply("inv", clerksim.InvitationEvent(clerk.InvitationCreated, inv))
+	f.mustBackfill(store.BackfillOrganizations)
+	f.mustBackfill(store.BackfillUsers)
+	if res := f.mustBackfill(store.BackfillInvitations); res.Created != 1 {
+		t.Fatalf("invitations batch %+v", res.BackfillCounts)
+	}
+	snap := f.em.Snapshot()
+	if len(snap.Contacts) != 1 || snap.Contacts[0].Role != "lead" || len(snap.Contacts[0].TagIDs) != 1 ||
+		len(snap.Contacts[0].CompanyIDs) != 1 || snap.Contacts[0].CustomAttributes["status"] != activities.StatusInvited {
+		t.Fatalf("invited contact = %+v", snap.Contacts)
+	}
+	writes := f.writes()
+	if res := f.mustBackfill(store.BackfillInvitations); res.Unchanged != 1 || f.writes() != writes {
+		t.Fatalf("second invitations batch %+v, %d writes", res.BackfillCounts, f.writes()-writes)
+	}
+
+	f.apply("user", clerksim.UserEvent(clerk.UserCreated, user)) // ada@example.com
+	f.mustBackfill(store.BackfillUsers)
+	f.mustBackfill(store.BackfillInvitations)
+	snap = f.em.Snapshot()
+	if len(snap.Contacts) != 1 {
+		t.Fatalf("%d contacts after sign-up, want the invited one taken over", len(snap.Contacts))
+	}
+	c := snap.Contacts[0]
+	if c.Role != "user" || c.ExternalID != user.ID || len(c.TagIDs) != 0 || len(c.CompanyIDs) != 1 ||
+		c.CustomAttributes["status"] != activities.StatusActive {
+		t.Fatalf("contact after sign-up = %+v", c)
+	}
+}
+
+// The Intercom client used by the fixture validates every call against
+// the OpenAPI description, including the lists the backfill reads.
+func TestBackfillReadsAreValidCalls(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	f.seedUsers(2)
+	ctx := context.Background()
+	ic := intercom.New(intercom.Options{BaseURL: f.acts.Intercom.BaseURL(), Token: "tok",
+		Transport: contract.NewValidatingTransport(t, http.DefaultTransport)})
+	f.mustBackfill(store.BackfillOrganizations)
+	f.mustBackfill(store.BackfillUsers)
+	list, err := ic.ListCompanies(ctx, 1, intercom.MaxCompaniesPerPage)
+	if err != nil || list.TotalCount != 1 || list.Pages.TotalPages != 1 || list.Data[0].CompanyID != org.ID {
+		t.Fatalf("ListCompanies = %+v, %v", list, err)
+	}
+	contacts, err := ic.ContactsByExternalIDs(ctx, []string{"user_00", "user_01", "nobody"})
+	if err != nil || len(contacts) != 2 {
+		t.Fatalf("ContactsByExternalIDs = %d contacts, %v", len(contacts), err)
+	}
+	ids, err := ic.ContactCompanyIDs(ctx, contacts[0].ID)
+	if err != nil || len(ids) != 1 || ids[0] != list.Data[0].ID {
+		t.Fatalf("ContactCompanyIDs = %v, %v", ids, err)
+	}
+}

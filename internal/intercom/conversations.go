@@ -1,0 +1,102 @@
+package intercom
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Conversation is the part of Intercom's conversation object the tag-based
+// re-sync reads.
+type Conversation struct {
+	ID               ID         `json:"id"`
+	CustomAttributes Attributes `json:"custom_attributes"`
+	Tags             struct {
+		Tags []TagRef `json:"tags"`
+	} `json:"tags"`
+}
+
+// TagRef is a tag as conversations and notifications list it; ids may come
+// as numbers in older payloads.
+type TagRef struct {
+	ID   ID     `json:"id"`
+	Name string `json:"name"`
+}
+
+// Attributes are custom attributes with each value kept raw, so a number
+// keeps its digits: a member number typed into a numeric attribute must
+// not come back as 1.234567e+06, as it would through float64.
+type Attributes map[string]json.RawMessage
+
+// String returns the attribute as trimmed text: a JSON string, or a
+// number's literal digits. Absent, null, booleans and objects are "".
+func (a Attributes) String(name string) string {
+	raw := bytes.TrimSpace(a[name])
+	if len(raw) == 0 {
+		return ""
+	}
+	switch {
+	case raw[0] == '"':
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return ""
+		}
+		return strings.TrimSpace(s)
+	case raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9'):
+		if _, err := strconv.ParseFloat(string(raw), 64); err != nil {
+			return ""
+		}
+		return string(raw)
+	}
+	return ""
+}
+
+// GetConversation is GET /conversations/{id}.
+func (c *Client) GetConversation(ctx context.Context, id string) (*Conversation, error) {
+	var out Conversation
+	if err := c.do(ctx, "GET", "/conversations/{id}", "/conversations/"+url.PathEscape(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UntagConversation is DELETE /conversations/{id}/tags/{tag_id}. Unusually
+// for a DELETE it carries a body: Intercom requires the admin on whose
+// behalf the tag is removed.
+func (c *Client) UntagConversation(ctx context.Context, conversationID, tagID, adminID string) error {
+	return c.do(ctx, "DELETE", "/conversations/{id}/tags/{tag_id}",
+		"/conversations/"+url.PathEscape(conversationID)+"/tags/"+url.PathEscape(tagID),
+		Fields{"admin_id": adminID}, nil)
+}
+
+// Admin is the part of an Intercom admin (teammate) the sync reads.
+type Admin struct {
+	Type string `json:"type"`
+	ID   ID     `json:"id"`
+}
+
+// Me is GET /me: the admin the access token belongs to.
+func (c *Client) Me(ctx context.Context) (*Admin, error) {
+	var out Admin
+	if err := c.do(ctx, "GET", "/me", "/me", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UnarchiveContact is POST /contacts/{id}/unarchive.
+func (c *Client) UnarchiveContact(ctx context.Context, id string) error {
+	return c.do(ctx, "POST", "/contacts/{id}/unarchive", "/contacts/"+url.PathEscape(id)+"/unarchive", nil, nil)
+}
+
+// ArchivedConflict reports whether err is the 409 Intercom gives when the
+// matching contact is archived ("An archived contact matching those
+// details already exists with id=…"): that contact must be unarchived
+// before it can be used.
+func ArchivedConflict(err error) bool {
+	_, conflict := ConflictID(err)
+	return conflict && strings.Contains(strings.ToLower(err.Error()), "archived contact")
+}
