@@ -10,8 +10,10 @@ import (
 	"github.com/sirupsen/logrus"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 	"github.com/intercom-sync/intercom-sync/workflows"
 )
 
@@ -142,6 +144,9 @@ func (h *IntercomHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ID:                       wfID,
 		TaskQueue:                h.queues.Workflows,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.SyncKind.ValueSet("enrich"),
+			searchattr.IntercomContactID.ValueSet(contactID)),
+		StaticSummary: "Enrich Intercom contact " + contactID + " from the member database",
 	}, workflows.EnrichConversation, workflows.EnrichInput{
 		NotificationID: string(n.ID), Topic: n.Topic, ContactID: contactID, ConversationID: string(conv.ID),
 		IntercomTaskQueue: h.queues.Intercom,

@@ -76,8 +76,14 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	s.enrichResult(member.ID)
 	enrichWF := workflows.EnrichWorkflowID(member.ID)
 
+	// The agent tags the conversation for a re-sync.
+	conv, tag := s.taggedConversation(map[string]any{"Member Number Verification": "100001"}, member.ID)
+	s.notify(tagNotification(testenv.Name("notif_"), conv.ID, tagPart, tag, map[string]any{"Member Number Verification": "100001"}))
+	s.mustResync(conv.ID, workflows.ResyncSynced)
+	tagWF := workflows.TagResyncWorkflowID(conv.ID)
+
 	histories := map[string]*historypb.History{}
-	for _, wfID := range []string{userWF, orgWF, inviteWF, invitedUserWF, enrichWF} {
+	for _, wfID := range []string{userWF, orgWF, inviteWF, invitedUserWF, enrichWF, tagWF} {
 		for i, runID := range s.runIDs(wfID) {
 			h := s.history(wfID, runID)
 			kind := strings.SplitN(wfID, "/", 2)[0]
