@@ -137,6 +137,13 @@ func (a *Activities) ScanCompanies(ctx context.Context, req ScanCompaniesRequest
 		}
 		prog.Page = 1
 	}
+	var mu sync.Mutex
+	stop := heartbeatEvery(ctx, time.Second, func() any {
+		mu.Lock()
+		defer mu.Unlock()
+		return prog
+	})
+	defer stop()
 	for {
 		list, err := a.Intercom.ListCompanies(ctx, prog.Page, intercom.MaxCompaniesPerPage)
 		if err != nil {
@@ -156,13 +163,16 @@ func (a *Activities) ScanCompanies(ctx context.Context, req ScanCompaniesRequest
 		if err := a.Store.SaveCompanySnapshot(ctx, wfID, bodies); err != nil {
 			return prog.Result, err
 		}
+		mu.Lock()
 		prog.Result.Companies += len(list.Data)
 		prog.Result.Pages = prog.Page
 		prog.Page++
-		activity.RecordHeartbeat(ctx, prog)
-		if prog.Page > list.Pages.TotalPages || len(list.Data) == 0 {
-			prog.Result.Snapshot = true
-			return prog.Result, nil
+		last := prog.Page > list.Pages.TotalPages || len(list.Data) == 0
+		prog.Result.Snapshot = last
+		res := prog.Result
+		mu.Unlock()
+		if last {
+			return res, nil
 		}
 	}
 }
@@ -264,7 +274,7 @@ func (a *Activities) BackfillBatch(ctx context.Context, req BackfillBatchRequest
 		}
 	}
 	ctx = withEnvironment(intercom.WithPatience(ctx, backfillPatience), req.Environment)
-	stop := b.heartbeat(ctx, time.Second)
+	stop := heartbeatEvery(ctx, time.Second, func() any { return b.progress() })
 	var err error
 	switch req.Kind {
 	case store.BackfillOrganizations:
@@ -280,7 +290,7 @@ func (a *Activities) BackfillBatch(ctx context.Context, req BackfillBatchRequest
 	if err != nil {
 		return BackfillBatchResult{}, classify(err)
 	}
-	return b.res, nil
+	return b.progress().Result, nil
 }
 
 // batchProgress is a batch's heartbeat.
@@ -300,11 +310,11 @@ type batch struct {
 	res  BackfillBatchResult
 }
 
-// heartbeat records progress every interval until stopped, so that a
-// batch waiting on the rate limit still shows it is alive. Each entity
-// done records it too; the SDK sends the latest details at most once per
-// throttle interval (80 % of the heartbeat timeout by default).
-func (b *batch) heartbeat(ctx context.Context, every time.Duration) (stop func()) {
+// heartbeatEvery records progress() every interval until stopped, and
+// once more then, so that an activity waiting on the rate limit or a
+// retry still shows it is alive. The SDK sends the latest details at
+// most once per throttle interval (80 % of the heartbeat timeout).
+func heartbeatEvery(ctx context.Context, every time.Duration, progress func() any) (stop func()) {
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -317,14 +327,17 @@ func (b *batch) heartbeat(ctx context.Context, every time.Duration) (stop func()
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx, b.progress())
+				activity.RecordHeartbeat(ctx, progress())
 			}
 		}
 	})
+	var once sync.Once
 	return func() {
-		close(quit)
-		wg.Wait()
-		activity.RecordHeartbeat(ctx, b.progress())
+		once.Do(func() {
+			close(quit)
+			wg.Wait()
+			activity.RecordHeartbeat(ctx, progress())
+		})
 	}
 }
 

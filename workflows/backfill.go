@@ -175,14 +175,14 @@ func Backfill(ctx workflow.Context, in BackfillInput) (BackfillResult, error) {
 			err := workflow.ExecuteActivity(r.icCtx, a.ScanCompanies,
 				activities.ScanCompaniesRequest{Organizations: st.Organizations}).Get(ctx, &scan)
 			if err != nil {
-				return r.result(ctx), fmt.Errorf("list Intercom companies: %w", err)
+				return BackfillResult{}, fmt.Errorf("list Intercom companies: %w", err)
 			}
 			st.Scanned, st.CompanySnapshot = true, scan.Snapshot
 		}
 		finished, err := r.phase(ctx)
 		if err != nil {
 			r.memo(ctx, true)
-			return r.result(ctx), err
+			return BackfillResult{}, err
 		}
 		if !finished {
 			// The run's batch budget is spent: start afresh with the
@@ -197,7 +197,6 @@ func Backfill(ctx workflow.Context, in BackfillInput) (BackfillResult, error) {
 	if err := workflow.ExecuteLocalActivity(dbCtx, a.FinishBackfill).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("Could not clear the backfill's company listing", "error", err)
 	}
-	r.memo(ctx, true)
 	res := r.result(ctx)
 	workflow.GetLogger(ctx).Info("Backfill finished", "done", res.Done, "total", res.Total,
 		"unchanged", res.Unchanged, "created", res.Created, "updated", res.Updated, "deleted", res.Deleted,

@@ -2,11 +2,16 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"math/rand/v2"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -317,4 +322,35 @@ func (s *stack) requireIntercomMatchesDB(env string) {
 // writesSince is the emulator's write count since before.
 func writesSince(before emulator.Counters, em *emulator.Server) int64 {
 	return em.Snapshot().Counters.Writes - before.Writes
+}
+
+// losingAnswers carries out a share of the calls and then loses their
+// answers (a connection reset after Intercom did the work): the caller
+// cannot tell whether the call happened and must repeat it safely.
+type losingAnswers struct {
+	next  http.RoundTripper
+	share float64
+	mu    sync.Mutex
+	rng   *rand.Rand
+	lost  atomic.Int64
+}
+
+func loseAnswers(share float64, seed uint64) func(http.RoundTripper) http.RoundTripper {
+	return func(next http.RoundTripper) http.RoundTripper {
+		return &losingAnswers{next: next, share: share, rng: rand.New(rand.NewPCG(seed, seed))}
+	}
+}
+
+func (l *losingAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.mu.Lock()
+	lose := l.rng.Float64() < l.share
+	l.mu.Unlock()
+	resp, err := l.next.RoundTrip(r)
+	if err != nil || !lose {
+		return resp, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	l.lost.Add(1)
+	return nil, errors.New("connection reset by peer (answer lost after Intercom carried out the call)")
 }

@@ -32,7 +32,11 @@ func TestBackfillStartsThreeWays(t *testing.T) {
 	env := append(os.Environ(),
 		"TEMPORAL_ADDRESS="+testenv.TemporalAddress(t), "TEMPORAL_NAMESPACE="+testenv.TemporalNamespace(),
 		"TEMPORAL_TASK_QUEUE="+s.queue, "INTERCOM_TASK_QUEUE="+s.queue+"-intercom")
-	env = slicesWithout(env, "ENVIRONMENT_NAME=")
+	// Nor the make that may be running this test: the make below is the
+	// operator's own.
+	for _, name := range []string{"ENVIRONMENT_NAME=", "MAKEFLAGS=", "MFLAGS=", "MAKELEVEL="} {
+		env = slicesWithout(env, name)
+	}
 	if raceEnabled {
 		// Build the binary as the test binary was: its packages are then
 		// already compiled.
