@@ -13,6 +13,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/intercom-sync/intercom-sync/internal/clerk"
@@ -82,11 +83,28 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	s.mustResync(conv.ID, workflows.ResyncSynced)
 	tagWF := workflows.TagResyncWorkflowID(conv.ID)
 
+	// A backfill over everything above (a dry run, then a real one).
+	backfillWF := workflows.BackfillWorkflowID("replay", time.Now())
+	for i, dry := range []bool{true, false} {
+		run, err := s.temporal.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+			ID: fmt.Sprintf("%s-%d", backfillWF, i), TaskQueue: s.queue,
+		}, workflows.BackfillWorkflow, workflows.BackfillInput{DryRun: dry})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Get(context.Background(), nil); err != nil {
+			t.Fatalf("backfill: %v", err)
+		}
+	}
+
 	histories := map[string]*historypb.History{}
-	for _, wfID := range []string{userWF, orgWF, inviteWF, invitedUserWF, enrichWF, tagWF} {
+	for _, wfID := range []string{userWF, orgWF, inviteWF, invitedUserWF, enrichWF, tagWF, backfillWF + "-0", backfillWF + "-1"} {
 		for i, runID := range s.runIDs(wfID) {
 			h := s.history(wfID, runID)
 			kind := strings.SplitN(wfID, "/", 2)[0]
+			if strings.HasPrefix(wfID, backfillWF) {
+				kind = "backfill" + strings.TrimPrefix(wfID, backfillWF)
+			}
 			if wfID == invitedUserWF {
 				kind = "invited-user"
 			}
