@@ -60,22 +60,10 @@ func newHandler(t *testing.T, s Starter) *ClerkHandler {
 	return h
 }
 
+// post sends a delivery to the Clerk endpoint (see postTo).
 func post(t *testing.T, h http.Handler, body []byte, hdr http.Header) (*httptest.ResponseRecorder, map[string]any) {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, "/webhooks/clerk", bytes.NewReader(body))
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	var out map[string]any
-	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
-		t.Fatalf("response is not JSON (%d): %q", rec.Code, rec.Body.String())
-	}
-	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
-		t.Fatalf("Content-Type = %q", ct)
-	}
-	return rec, out
+	return postTo(t, h, "/webhooks/clerk", body, hdr)
 }
 
 func signed(t *testing.T, svixID string, body []byte) http.Header {
