@@ -76,6 +76,10 @@ func TestBackfillRestoresIntercom(t *testing.T) {
 	if memo.Phase != workflows.PhaseDone || memo.Done != res.Total || memo.Created != res.Created {
 		t.Fatalf("memo = %+v", memo)
 	}
+	// So does the progress query the CLI's --wait polls.
+	if q := s.progress(wfID); q.Phase != workflows.PhaseDone || q.Done != res.Total || q.Total != res.Total || q.Created != res.Created {
+		t.Fatalf("progress query = %+v", q)
+	}
 
 	before := s.emulator.Snapshot().Counters
 	res, _ = s.runBackfill(workflows.BackfillInput{})
