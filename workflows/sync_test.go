@@ -30,18 +30,25 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	return env
 }
 
+// recordApplies mocks ApplyClerkEvent as changing the database and
+// returns the svix-ids it was called with, in order.
+func recordApplies(env *testsuite.TestWorkflowEnvironment) *[]string {
+	applied := &[]string{}
+	env.OnActivity(a.ApplyClerkEvent, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, d clerk.Delivery) (store.ApplyResult, error) {
+			*applied = append(*applied, d.SvixID)
+			return store.ApplyResult{Changed: true}, nil
+		})
+	return applied
+}
+
 func delivery(id string) clerk.Delivery {
 	return clerk.Delivery{SvixID: id, Type: clerk.UserUpdated, EntityID: "user_1", Data: []byte(`{"id":"user_1"}`)}
 }
 
 func TestSyncUserAppliesThenPushesOnce(t *testing.T) {
 	env := newEnv(t)
-	var applied []string
-	env.OnActivity(a.ApplyClerkEvent, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, d clerk.Delivery) (store.ApplyResult, error) {
-			applied = append(applied, d.SvixID)
-			return store.ApplyResult{Changed: true}, nil
-		})
+	applied := recordApplies(env)
 	env.OnActivity(a.PushUser, mock.Anything, activities.PushRequest{EntityID: "user_1"}).Return(activities.PushResult{Outcome: "updated"}, nil).Once()
 
 	env.ExecuteWorkflow(workflows.SyncUser, workflows.SyncInput{
@@ -50,8 +57,8 @@ func TestSyncUserAppliesThenPushesOnce(t *testing.T) {
 	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
 		t.Fatalf("workflow: completed=%v err=%v", env.IsWorkflowCompleted(), env.GetWorkflowError())
 	}
-	if fmt.Sprint(applied) != "[m1 m2 m3]" {
-		t.Fatalf("applied %v, want arrival order [m1 m2 m3]", applied)
+	if fmt.Sprint(*applied) != "[m1 m2 m3]" {
+		t.Fatalf("applied %v, want arrival order [m1 m2 m3]", *applied)
 	}
 }
 
@@ -69,12 +76,7 @@ func TestSyncUserSkipsPushWhenNothingChanged(t *testing.T) {
 
 func TestSyncUserProcessesSignalsArrivingDuringPush(t *testing.T) {
 	env := newEnv(t)
-	var applied []string
-	env.OnActivity(a.ApplyClerkEvent, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, d clerk.Delivery) (store.ApplyResult, error) {
-			applied = append(applied, d.SvixID)
-			return store.ApplyResult{Changed: true}, nil
-		})
+	applied := recordApplies(env)
 	pushes := 0
 	env.OnActivity(a.PushUser, mock.Anything, activities.PushRequest{EntityID: "user_1"}).Return(
 		func(_ context.Context, _ activities.PushRequest) (activities.PushResult, error) {
@@ -89,8 +91,8 @@ func TestSyncUserProcessesSignalsArrivingDuringPush(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(applied) != "[m1 m2]" || pushes != 2 {
-		t.Fatalf("applied %v with %d pushes, want [m1 m2] and 2", applied, pushes)
+	if fmt.Sprint(*applied) != "[m1 m2]" || pushes != 2 {
+		t.Fatalf("applied %v with %d pushes, want [m1 m2] and 2", *applied, pushes)
 	}
 }
 
@@ -110,12 +112,7 @@ func TestSyncUserSkipsUnusableEvent(t *testing.T) {
 
 func TestSyncOrgFailsWithIntercomMessageAndKeepsQueuedEvents(t *testing.T) {
 	env := newEnv(t)
-	var applied []string
-	env.OnActivity(a.ApplyClerkEvent, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, d clerk.Delivery) (store.ApplyResult, error) {
-			applied = append(applied, d.SvixID)
-			return store.ApplyResult{Changed: true}, nil
-		})
+	applied := recordApplies(env)
 	env.OnActivity(a.PushOrg, mock.Anything, activities.PushRequest{EntityID: "org_1"}).Return(
 		func(_ context.Context, _ activities.PushRequest) (activities.PushResult, error) {
 			env.SignalWorkflow(workflows.ClerkEventSignal, delivery("queued"))
@@ -133,8 +130,8 @@ func TestSyncOrgFailsWithIntercomMessageAndKeepsQueuedEvents(t *testing.T) {
 	if want := "bad 'name' parameter"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("err = %q, want it to carry Intercom's message %q", err, want)
 	}
-	if fmt.Sprint(applied) != "[m1 queued]" {
-		t.Fatalf("applied %v, want the queued event recorded too", applied)
+	if fmt.Sprint(*applied) != "[m1 queued]" {
+		t.Fatalf("applied %v, want the queued event recorded too", *applied)
 	}
 }
 

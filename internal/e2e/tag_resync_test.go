@@ -251,14 +251,7 @@ func TestTagResyncFoldsDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var leads []string
-	for i := 0; i < 2; i++ {
-		l, err := s.emulator.AddContact(emulator.Contact{Role: "lead", Email: adaEmail})
-		if err != nil {
-			t.Fatal(err)
-		}
-		leads = append(leads, l.ID)
-	}
+	leads := s.addLeads(2, adaEmail)
 	conv, tag := s.taggedConversation(map[string]any{"Member Number Verification": "100001"}, leads[0])
 	s.notify(tagNotification(testenv.Name("notif_"), conv.ID, tagsAdded, tag, nil))
 	res := s.mustResync(conv.ID, workflows.ResyncSynced)
@@ -454,14 +447,7 @@ func TestTagResyncRecoversFromIntercomFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var leads []string
-	for i := 0; i < 2; i++ {
-		l, err := s.emulator.AddContact(emulator.Contact{Role: "lead", Email: adaEmail})
-		if err != nil {
-			t.Fatal(err)
-		}
-		leads = append(leads, l.ID)
-	}
+	leads := s.addLeads(2, adaEmail)
 	conv, tag := s.taggedConversation(map[string]any{"Member Number Verification": "100001"}, leads[0])
 	s.notify(tagNotification(testenv.Name("notif_"), conv.ID, tagsAdded, tag, nil))
 	res := s.mustResync(conv.ID, workflows.ResyncSynced)
@@ -484,4 +470,18 @@ func TestTagResyncRecoversFromIntercomFailures(t *testing.T) {
 	if n := s.calls(untagEndpoint); n != 1 {
 		t.Fatalf("%d untag calls reached Intercom, want exactly 1", n)
 	}
+}
+
+// addLeads adds n leads with the email and returns their ids.
+func (s *stack) addLeads(n int, email string) []string {
+	s.t.Helper()
+	var ids []string
+	for i := 0; i < n; i++ {
+		l, err := s.emulator.AddContact(emulator.Contact{Role: "lead", Email: email})
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		ids = append(ids, l.ID)
+	}
+	return ids
 }

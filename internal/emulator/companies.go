@@ -231,11 +231,7 @@ func (s *Server) attachCompany(c *call) (any, *apiError) {
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
-	f, err := parseFields(c.body)
-	if err != nil {
-		return nil, err
-	}
-	id, _, err := f.str("id")
+	_, id, err := idBody(c.body)
 	if err != nil {
 		return nil, err
 	}

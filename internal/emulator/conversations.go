@@ -202,11 +202,7 @@ func (s *Server) tagConversation(c *call) (any, *apiError) {
 	if cv == nil {
 		return nil, errConversationNotFound()
 	}
-	f, err := parseFields(c.body)
-	if err != nil {
-		return nil, err
-	}
-	id, _, err := f.str("id")
+	f, id, err := idBody(c.body)
 	if err != nil {
 		return nil, err
 	}

@@ -171,3 +171,14 @@ func toFloat(v any) (float64, bool) {
 	}
 	return 0, false
 }
+
+// idBody parses a body whose "id" names what to act on (a company to
+// attach, a tag to apply); the caller decides what an empty id means.
+func idBody(body []byte) (fields, string, *apiError) {
+	f, err := parseFields(body)
+	if err != nil {
+		return nil, "", err
+	}
+	id, _, err := f.str("id")
+	return f, id, err
+}
