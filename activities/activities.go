@@ -7,6 +7,10 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -17,9 +21,10 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
 
-// Activities carries the dependencies of every activity. Register one value
-// with the worker; workflows reference methods through a nil *Activities.
-type Activities struct {
+// Deps are what the activities need from outside. internal/app fills them
+// in from the configuration; New refuses a set with one missing, so a
+// process that lost a dependency fails at start, not at its first sync.
+type Deps struct {
 	Store       *store.Store
 	Intercom    *intercom.Client
 	Environment string // ENVIRONMENT_NAME, written to custom_attributes.environment
@@ -36,11 +41,58 @@ type Activities struct {
 
 	// AdminID (INTERCOM_ADMIN_ID) is the admin on whose behalf the
 	// tag-based re-sync removes its tag; empty: the token's admin (GET /me).
+	// The only optional dependency.
 	AdminID string
-	admin   adminCache
+}
 
-	attrs attributeGuard
-	tags  tagCache
+// Activities carries the dependencies of every activity and what they
+// learn from Intercom once per process. Register one value, made by New,
+// with the worker; workflows reference methods through a nil *Activities.
+type Activities struct {
+	Deps
+
+	// Shared by the copies a backfill makes (see forBackfill).
+	admin *adminCache
+	attrs *attributeGuard
+	tags  *tagCache
+}
+
+// New checks that every dependency is there and returns the activities.
+func New(d Deps) (*Activities, error) {
+	if err := d.check(); err != nil {
+		return nil, err
+	}
+	return &Activities{Deps: d, admin: &adminCache{}, attrs: &attributeGuard{}, tags: &tagCache{}}, nil
+}
+
+// check names the first missing dependency.
+func (d Deps) check() error {
+	missing := map[string]bool{
+		"Store":       d.Store == nil,
+		"Intercom":    d.Intercom == nil,
+		"Environment": d.Environment == "",
+		"Log":         d.Log == nil,
+		"Members":     isNil(d.Members),
+		"Positions":   isNil(d.Positions),
+		"MemberTypes": d.MemberTypes.IsZero(),
+		"Temporal":    isNil(d.Temporal),
+	}
+	for _, name := range slices.Sorted(maps.Keys(missing)) {
+		if missing[name] {
+			return fmt.Errorf("activities: dependency %s is missing", name)
+		}
+	}
+	return nil
+}
+
+// isNil is true for a nil interface and for an interface holding a nil
+// pointer (a *members.Directory that was never opened).
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // MemberDirectory is the member database (*members.Directory).
@@ -96,27 +148,18 @@ func classify(err error) error {
 	}
 }
 
-type environmentKey struct{}
-
-// withEnvironment makes the pushes made with ctx write env as
-// custom_attributes.environment instead of ENVIRONMENT_NAME: a backfill can
-// be told to write another name, as the reference's sync script could
-// (ENVIRONMENT_NAME=staging).
-func withEnvironment(ctx context.Context, env string) context.Context {
-	return context.WithValue(ctx, environmentKey{}, env)
-}
-
-// environment is the custom_attributes.environment the pushes of ctx write.
-func (a *Activities) environment(ctx context.Context) string {
-	if env, ok := ctx.Value(environmentKey{}).(string); ok && env != "" {
-		return env
+// forBackfill is a with a backfill's own settings, stated where the
+// backfill starts rather than carried in its context: Intercom calls that
+// wait out rate limits and retry transient failures themselves (a batch of
+// a hundred entities cannot afford to fail on one 429), and the
+// environment name the backfill was asked to write (as the sync script it
+// replaces could be run with ENVIRONMENT_NAME=staging). The copy shares
+// a's per-process caches.
+func (a *Activities) forBackfill(environment string) *Activities {
+	c := *a
+	c.Intercom = a.Intercom.Patient(backfillPatience)
+	if environment != "" {
+		c.Environment = environment
 	}
-	return a.Environment
-}
-
-func (a *Activities) log() logrus.FieldLogger {
-	if a.Log == nil {
-		return logrus.StandardLogger()
-	}
-	return a.Log
+	return &c
 }

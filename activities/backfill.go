@@ -120,7 +120,7 @@ var backfillPatience = intercom.Patience{Retries: 8}
 // goes on from there.
 func (a *Activities) ScanCompanies(ctx context.Context, req ScanCompaniesRequest) (ScanCompaniesResult, error) {
 	wfID := activity.GetInfo(ctx).WorkflowExecution.ID
-	ctx = intercom.WithPatience(ctx, backfillPatience)
+	a = a.forBackfill("")
 	var prog struct {
 		Page   int                 `json:"page"`
 		Result ScanCompaniesResult `json:"result"`
@@ -262,7 +262,7 @@ const defaultEntityConcurrency = 4
 // It heartbeats the entities done and the counts, so a retried attempt
 // (after a crash, say) skips them.
 func (a *Activities) BackfillBatch(ctx context.Context, req BackfillBatchRequest) (BackfillBatchResult, error) {
-	b := &batch{a: a, req: req, wfID: activity.GetInfo(ctx).WorkflowExecution.ID, done: map[string]bool{}}
+	b := &batch{a: a.forBackfill(req.Environment), req: req, wfID: activity.GetInfo(ctx).WorkflowExecution.ID, done: map[string]bool{}}
 	if activity.HasHeartbeatDetails(ctx) {
 		var prog batchProgress
 		if err := activity.GetHeartbeatDetails(ctx, &prog); err != nil {
@@ -273,7 +273,6 @@ func (a *Activities) BackfillBatch(ctx context.Context, req BackfillBatchRequest
 			b.done[id] = true
 		}
 	}
-	ctx = withEnvironment(intercom.WithPatience(ctx, backfillPatience), req.Environment)
 	stop := heartbeatEvery(ctx, time.Second, func() any { return b.progress() })
 	var err error
 	switch req.Kind {
@@ -416,7 +415,7 @@ func (b *batch) entity(ctx context.Context, kind, id string, sync func() (outcom
 	var failure *store.BackfillFailure
 	switch {
 	case err != nil && entityOnly(ctx, err):
-		b.a.log().WithField(kind+"_id", id).Errorf("Failed to sync %s %s to Intercom: %v", kind, id, err)
+		b.a.Log.WithField(kind+"_id", id).Errorf("Failed to sync %s %s to Intercom: %v", kind, id, err)
 		failure = &store.BackfillFailure{Kind: kind, EntityID: id, Error: err.Error(), FailedAt: time.Now().UTC()}
 		if err := b.a.Store.RecordBackfillFailure(ctx, b.wfID, kind, id, failure.Error); err != nil {
 			return err
@@ -424,7 +423,7 @@ func (b *batch) entity(ctx context.Context, kind, id string, sync func() (outcom
 	case err != nil:
 		return err
 	case out.change != nil && !b.req.DryRun:
-		b.a.log().WithFields(map[string]any{kind + "_id": id, "outcome": out.result}).
+		b.a.Log.WithFields(map[string]any{kind + "_id": id, "outcome": out.result}).
 			Infof("Successfully synced %s %s to Intercom", kind, id)
 	}
 

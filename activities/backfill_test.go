@@ -196,7 +196,7 @@ func TestBackfillReadsAreValidCalls(t *testing.T) {
 	f := newFixture(t, emulator.Options{})
 	f.seedUsers(2)
 	ctx := context.Background()
-	ic := intercom.New(intercom.Options{BaseURL: f.acts.Intercom.BaseURL(), Token: "tok",
+	ic := intercom.New(intercom.Options{BaseURL: f.emURL, Token: "tok",
 		Transport: contract.NewValidatingTransport(t, http.DefaultTransport)})
 	f.mustBackfill(store.BackfillOrganizations)
 	f.mustBackfill(store.BackfillUsers)

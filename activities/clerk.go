@@ -23,7 +23,7 @@ func (a *Activities) ApplyClerkEvent(ctx context.Context, d clerk.Delivery) (sto
 		}
 		return res, fmt.Errorf("apply %s %s: %w", d.Type, d.SvixID, err)
 	}
-	a.log().WithFields(map[string]any{
+	a.Log.WithFields(map[string]any{
 		"svix_id": d.SvixID, "event": d.Type, "entity_id": d.EntityID,
 		"duplicate": res.Duplicate, "changed": res.Changed,
 	}).Info("Applied Clerk event")

@@ -34,7 +34,7 @@ func (a *Activities) ClaimNotification(ctx context.Context, n Notification) (boo
 	if err != nil {
 		return false, err // a database error: retried by the policy
 	}
-	a.log().WithFields(logrus.Fields{
+	a.Log.WithFields(logrus.Fields{
 		"notification_id": n.ID, "topic": n.Topic, "contact_id": n.ContactID, "duplicate": !first,
 	}).Debug("Claimed Intercom notification")
 	return first, nil
@@ -74,7 +74,7 @@ const RNAV = "RNAV"
 // number, never the email or phone.
 func (a *Activities) EnrichContact(ctx context.Context, contactID string) (EnrichResult, error) {
 	res, err := a.enrichContact(ctx, contactID)
-	log := a.log().WithFields(logrus.Fields{"contact_id": contactID, "outcome": res.Outcome})
+	log := a.Log.WithFields(logrus.Fields{"contact_id": contactID, "outcome": res.Outcome})
 	if res.MemberNumber != "" {
 		log = log.WithField("member_number", res.MemberNumber)
 	}

@@ -117,7 +117,7 @@ func (a *Activities) invitedFields(ctx context.Context, inv store.Invitation) in
 		"role":              "lead",
 		"external_id":       InvitedExternalID(inv.ID),
 		"email":             inv.Email,
-		"custom_attributes": map[string]any{"status": StatusInvited, "environment": a.environment(ctx)},
+		"custom_attributes": map[string]any{"status": StatusInvited, "environment": a.Environment},
 	}
 }
 

@@ -68,11 +68,11 @@ func (a *Activities) PushUser(ctx context.Context, req PushRequest) (PushResult,
 // Intercom: {err}") and turns its error into a retry decision.
 func (a *Activities) finishPush(label, idField, id string, res PushResult, err error) (PushResult, error) {
 	if err != nil {
-		a.log().WithField(idField, id).Errorf("Failed to sync %s %s to Intercom: %v", label, id, err)
+		a.Log.WithField(idField, id).Errorf("Failed to sync %s %s to Intercom: %v", label, id, err)
 		return res, classify(err)
 	}
 	if res.Outcome != OutcomeUnchanged && res.Outcome != OutcomeAbsent {
-		a.log().WithFields(map[string]any{idField: id, "intercom_id": res.IntercomID, "outcome": res.Outcome}).
+		a.Log.WithFields(map[string]any{idField: id, "intercom_id": res.IntercomID, "outcome": res.Outcome}).
 			Infof("Successfully synced %s %s to Intercom", label, id)
 	}
 	return res, nil
@@ -189,7 +189,7 @@ func (a *Activities) contactFields(ctx context.Context, u store.User) intercom.F
 	f := intercom.Fields{
 		"role":              "user",
 		"external_id":       u.ID,
-		"custom_attributes": map[string]any{"environment": a.environment(ctx), "status": StatusActive},
+		"custom_attributes": map[string]any{"environment": a.Environment, "status": StatusActive},
 	}
 	if u.Email != "" {
 		f["email"] = u.Email

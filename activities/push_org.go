@@ -56,7 +56,7 @@ func (a *Activities) companyFields(ctx context.Context, o store.Org) intercom.Fi
 		"name":       o.Name,
 		"custom_attributes": map[string]any{
 			"created_at":  o.CreatedAtMs / 1000,
-			"environment": a.environment(ctx),
+			"environment": a.Environment,
 		},
 	}
 }

@@ -1,12 +1,14 @@
 package activities_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -16,15 +18,17 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/contract"
 	"github.com/intercom-sync/intercom-sync/internal/emulator"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/members"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 	"github.com/intercom-sync/intercom-sync/internal/testenv"
 )
 
 type fixture struct {
-	t    *testing.T
-	acts *activities.Activities
-	em   *emulator.Server
-	env  *testsuite.TestActivityEnvironment
+	t     *testing.T
+	acts  *activities.Activities
+	em    *emulator.Server
+	emURL string
+	env   *testsuite.TestActivityEnvironment
 }
 
 func newFixture(t *testing.T, emOpts emulator.Options) *fixture {
@@ -33,17 +37,43 @@ func newFixture(t *testing.T, emOpts emulator.Options) *fixture {
 	em := emulator.New(emOpts)
 	srv := httptest.NewServer(em)
 	t.Cleanup(srv.Close)
-	acts := &activities.Activities{
+	acts, err := activities.New(activities.Deps{
 		Store: st,
 		Intercom: intercom.New(intercom.Options{BaseURL: srv.URL, Token: "tok",
 			Transport: contract.NewValidatingTransport(t, http.DefaultTransport)}),
 		Environment: "test",
 		Log:         testenv.Logger(t),
+		// Tests of the enrichment and of signals plug in their own.
+		Members:     unplugged{},
+		Positions:   unplugged{},
+		Temporal:    unplugged{},
+		MemberTypes: members.MustParseTypeMap(members.DefaultTypeMap),
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
-	return &fixture{t: t, acts: acts, em: em, env: env}
+	return &fixture{t: t, acts: acts, em: em, emURL: srv.URL, env: env}
+}
+
+// unplugged stands for a dependency a test does not use: any call to it
+// fails the activity.
+type unplugged struct{}
+
+var errUnplugged = errors.New("this dependency is not part of the test")
+
+func (unplugged) FindByEmail(context.Context, string) (members.Member, error) {
+	return members.Member{}, errUnplugged
+}
+func (unplugged) FindByNumber(context.Context, string) (members.Member, error) {
+	return members.Member{}, errUnplugged
+}
+func (unplugged) ForMember(context.Context, string) ([]string, error) { return nil, errUnplugged }
+func (unplugged) SignalWithStartWorkflow(context.Context, string, string, interface{}, client.StartWorkflowOptions,
+	interface{}, ...interface{}) (client.WorkflowRun, error) {
+	return nil, errUnplugged
 }
 
 func (f *fixture) apply(svixID string, body []byte) store.ApplyResult {
@@ -286,7 +316,7 @@ func TestIntercomErrorsBecomeRetryDecisions(t *testing.T) {
 
 	// A wrong token: 401 fails at once, whatever the retry policy.
 	f := newFixture(t, emulator.Options{})
-	f.acts.Intercom = intercom.New(intercom.Options{BaseURL: f.acts.Intercom.BaseURL(), Token: "wrong"})
+	f.acts.Intercom = intercom.New(intercom.Options{BaseURL: f.emURL, Token: "wrong"})
 	f.apply("o1", clerksim.OrgEvent(clerk.OrgCreated, org))
 	_, err := f.push(f.acts.PushOrg, org.ID)
 	var appErr *temporal.ApplicationError
@@ -304,7 +334,7 @@ func TestForcedPushRestoresEditsMadeInIntercom(t *testing.T) {
 	first := f.mustPush(f.acts.PushUser, user.ID)
 	// Someone renames the contact and detaches it in Intercom.
 	snap := f.em.Snapshot()
-	req, _ := http.NewRequest(http.MethodDelete, f.acts.Intercom.BaseURL()+"/contacts/"+first.IntercomID+"/companies/"+snap.Companies[0].ID, nil)
+	req, _ := http.NewRequest(http.MethodDelete, f.emURL+"/contacts/"+first.IntercomID+"/companies/"+snap.Companies[0].ID, nil)
 	req.Header.Set("Authorization", "Bearer tok")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("detach by hand: %v %v", resp, err)

@@ -167,10 +167,10 @@ const (
 func (a *Activities) PrepareResyncContact(ctx context.Context, req ResyncContactRequest) (ResyncPlan, error) {
 	plan, err := a.prepareResyncContact(ctx, req.MemberNumber)
 	if err != nil {
-		a.log().WithField("member_number", req.MemberNumber).Errorf("Tag-based sync could not prepare the contact: %v", err)
+		a.Log.WithField("member_number", req.MemberNumber).Errorf("Tag-based sync could not prepare the contact: %v", err)
 		return plan, classify(err)
 	}
-	a.log().WithFields(logrus.Fields{
+	a.Log.WithFields(logrus.Fields{
 		"member_number": req.MemberNumber, "contact_id": plan.ContactID, "how": plan.How,
 		"leads_to_merge": len(plan.MergeLeads), "users_to_archive": len(plan.ArchiveUsers), "outcome": plan.Outcome,
 	}).Info("Chose the Intercom contact for tag-based sync")
@@ -373,7 +373,7 @@ type MergeRequest struct {
 // that is gone is a failure no retry can fix: the plan is stale, and the
 // agent's next tag makes a new one.
 func (a *Activities) MergeLeadIntoUser(ctx context.Context, req MergeRequest) (string, error) {
-	log := a.log().WithFields(logrus.Fields{"lead_id": req.From, "contact_id": req.Into})
+	log := a.Log.WithFields(logrus.Fields{"lead_id": req.From, "contact_id": req.Into})
 	_, err := a.Intercom.MergeContacts(ctx, req.From, req.Into)
 	if err == nil {
 		log.Info("Merged lead into user for tag-based sync")
@@ -407,7 +407,7 @@ func (a *Activities) ArchiveDuplicateUser(ctx context.Context, id string) (strin
 	if err != nil {
 		return "", classify(fmt.Errorf("archive duplicate user %s: %w", id, err))
 	}
-	a.log().WithField("contact_id", id).Info("Archived duplicate user for tag-based sync")
+	a.Log.WithField("contact_id", id).Info("Archived duplicate user for tag-based sync")
 	return ArchivedUser, nil
 }
 
@@ -457,7 +457,7 @@ type UntagRequest struct {
 // removed exactly once.
 func (a *Activities) RemoveConversationTag(ctx context.Context, req UntagRequest) (string, error) {
 	res, err := a.removeConversationTag(ctx, req)
-	log := a.log().WithFields(logrus.Fields{"conversation_id": req.ConversationID, "tag": req.TagName, "outcome": res})
+	log := a.Log.WithFields(logrus.Fields{"conversation_id": req.ConversationID, "tag": req.TagName, "outcome": res})
 	if err != nil {
 		log.Errorf("Could not remove %s tag from conversation %s: %v", req.TagName, req.ConversationID, err)
 		return "", err

@@ -21,6 +21,26 @@ type Options struct {
 	TaskQueue                  string
 	IntercomTaskQueue          string
 	IntercomRateLimitPerMinute int
+	Tuning
+}
+
+// Tuning changes how the workers behave where production keeps the
+// defaults; tests that kill a worker mid-batch set it.
+type Tuning struct {
+	// MaxHeartbeatThrottleInterval, if set, caps how long the Intercom
+	// worker holds heartbeats back (the SDK's default: 80 % of the
+	// heartbeat timeout).
+	MaxHeartbeatThrottleInterval time.Duration
+	// KillOnStop makes Stop cancel running activities at once instead of
+	// letting them finish for StopTimeout, as a killed process would.
+	KillOnStop bool
+}
+
+func (t Tuning) stopTimeout() time.Duration {
+	if t.KillOnStop {
+		return 0
+	}
+	return StopTimeout
 }
 
 // capShare keeps the fleet's activity rate a little below Intercom's
@@ -47,13 +67,14 @@ type Workers struct {
 func New(c client.Client, o Options, acts *activities.Activities) *Workers {
 	// WorkerStopTimeout: on SIGTERM, running activities get this long to
 	// finish before the worker stops (the pods' grace period is longer).
-	main := sdkworker.New(c, o.TaskQueue, sdkworker.Options{WorkerStopTimeout: StopTimeout})
+	main := sdkworker.New(c, o.TaskQueue, sdkworker.Options{WorkerStopTimeout: o.stopTimeout()})
 	Register(main, acts)
 
 	ic := sdkworker.New(c, o.IntercomTaskQueue, sdkworker.Options{
 		TaskQueueActivitiesPerSecond: ActivitiesPerSecond(o.IntercomRateLimitPerMinute),
 		DisableWorkflowWorker:        true,
-		WorkerStopTimeout:            StopTimeout,
+		WorkerStopTimeout:            o.stopTimeout(),
+		MaxHeartbeatThrottleInterval: o.MaxHeartbeatThrottleInterval,
 	})
 	RegisterIntercom(ic, acts)
 	return &Workers{Main: main, Intercom: ic}

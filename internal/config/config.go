@@ -101,9 +101,26 @@ func RegisterFlags(fs *pflag.FlagSet) {
 // Load reads flags (highest precedence), then environment, then the config
 // file, then defaults.
 func Load(fs *pflag.FlagSet) (Config, error) {
+	return load(fs, true)
+}
+
+// Defaults is the configuration with every key at its default, whatever
+// the environment says: the start of a test's configuration.
+func Defaults() Config {
+	c, err := load(nil, false)
+	if err != nil {
+		panic(fmt.Sprintf("config: the defaults do not load: %v", err))
+	}
+	return c
+}
+
+func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 	v := viper.New()
 	for _, k := range Keys {
 		v.SetDefault(k.Name, k.Default)
+		if !fromEnv {
+			continue
+		}
 		if err := v.BindEnv(k.Name, k.Env); err != nil {
 			return Config{}, err
 		}

@@ -21,11 +21,9 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/intercom-sync/intercom-sync/activities"
+	"github.com/intercom-sync/intercom-sync/internal/app"
+	"github.com/intercom-sync/intercom-sync/internal/config"
 	"github.com/intercom-sync/intercom-sync/internal/emulator"
-	"github.com/intercom-sync/intercom-sync/internal/intercom"
-	"github.com/intercom-sync/intercom-sync/internal/logging"
-	"github.com/intercom-sync/intercom-sync/internal/store"
 	"github.com/intercom-sync/intercom-sync/internal/testenv"
 	"github.com/intercom-sync/intercom-sync/worker"
 	"github.com/intercom-sync/intercom-sync/workflows"
@@ -61,7 +59,7 @@ func BenchmarkBackfill10k(b *testing.B) {
 			for range b.N {
 				resetBackfill(b, dbURL, em)
 				queue := testenv.Name("bench-")
-				stop := startWorkerProcesses(b, workers, queue, em, st)
+				stop := startWorkerProcesses(b, workers, queue, em, dbURL)
 				tc := testenv.Temporal(b)
 
 				runtime.GC()
@@ -202,25 +200,27 @@ func resetBackfill(b *testing.B, dbURL string, em emulatorProcess) {
 }
 
 // startWorkerProcesses starts n independent sets of workers on queue, as
-// n `intercom-sync worker` processes would run, and returns their stop.
-func startWorkerProcesses(b *testing.B, n int, queue string, em emulatorProcess, st *store.Store) func() {
+// n `intercom-sync worker` processes would run (each built by internal/app
+// with its own Temporal connection and database pools), and returns their
+// stop.
+func startWorkerProcesses(b *testing.B, n int, queue string, em emulatorProcess, dbURL string) func() {
 	b.Helper()
+	memberDSN, _ := testenv.Members(b)
+	cfg := config.Defaults()
+	cfg.DatabaseURL, cfg.PositionsDatabaseURL, cfg.MembersMySQLDSN = dbURL, dbURL, memberDSN
+	cfg.TemporalAddress, cfg.TemporalNamespace = testenv.TemporalAddress(b), testenv.TemporalNamespace()
+	cfg.TaskQueue, cfg.IntercomTaskQueue = queue, queue+"-intercom"
+	cfg.IntercomAPIBaseURL, cfg.IntercomAccessToken = em.url, intercomToken
+	cfg.IntercomRateLimitPerMinute = 10_000
+	cfg.EnvironmentName = "bench"
 	var all []*worker.Workers
 	for range n {
-		tc, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(b), Namespace: testenv.TemporalNamespace(),
-			Logger: logging.NewTemporal(testenv.Logger(b))})
+		a, err := app.New(context.Background(), cfg, testenv.Logger(b), app.Parts{Workers: true}, app.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Cleanup(tc.Close)
-		acts := &activities.Activities{
-			Store:       st,
-			Intercom:    intercom.New(intercom.Options{BaseURL: em.url, Token: intercomToken}),
-			Environment: "bench",
-			Log:         testenv.Logger(b),
-		}
-		w := worker.New(tc, worker.Options{TaskQueue: queue, IntercomTaskQueue: queue + "-intercom",
-			IntercomRateLimitPerMinute: 10_000}, acts)
+		b.Cleanup(a.Close)
+		w := a.NewWorkers()
 		if err := w.Start(); err != nil {
 			b.Fatal(err)
 		}

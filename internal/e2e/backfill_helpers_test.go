@@ -158,7 +158,7 @@ func (s *stack) progress(wfID string) workflows.BackfillProgress {
 // intercomClient calls the stack's emulator as someone editing the
 // workspace by hand would.
 func (s *stack) intercomClient() *intercom.Client {
-	return intercom.New(intercom.Options{BaseURL: s.acts.Intercom.BaseURL(), Token: intercomToken})
+	return intercom.New(intercom.Options{BaseURL: s.cfg.IntercomAPIBaseURL, Token: intercomToken})
 }
 
 // requireIntercomMatchesDB checks that the emulator holds exactly what the

@@ -10,9 +10,9 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/intercom-sync/intercom-sync/activities"
+	"github.com/intercom-sync/intercom-sync/internal/app"
 	"github.com/intercom-sync/intercom-sync/internal/clerk"
 	"github.com/intercom-sync/intercom-sync/internal/clerksim"
-	"github.com/intercom-sync/intercom-sync/internal/contract"
 	"github.com/intercom-sync/intercom-sync/internal/emulator"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/worker"
@@ -259,20 +259,8 @@ func TestBackfillSurvivesWorkerKill(t *testing.T) {
 // server every 200 ms (production: every 16 s, 80 % of the timeout).
 func (s *stack) startKillableWorkers() *worker.Workers {
 	s.t.Helper()
-	acts := &activities.Activities{
-		Store: s.store,
-		Intercom: intercom.New(intercom.Options{BaseURL: s.acts.Intercom.BaseURL(), Token: intercomToken,
-			Transport: contract.NewValidatingTransport(s.t, http.DefaultTransport)}),
-		Environment: environment, Log: s.acts.Log, Temporal: s.temporal,
-		Members: s.acts.Members, Positions: s.acts.Positions, MemberTypes: s.acts.MemberTypes,
-	}
-	main := sdkworker.New(s.temporal, s.queue, sdkworker.Options{})
-	worker.Register(main, acts)
-	ic := sdkworker.New(s.temporal, s.queue+"-intercom", sdkworker.Options{
-		DisableWorkflowWorker: true, MaxHeartbeatThrottleInterval: 200 * time.Millisecond,
-	})
-	worker.RegisterIntercom(ic, acts)
-	w := &worker.Workers{Main: main, Intercom: ic}
+	w := s.newApp(app.Parts{Workers: true}, stackOptions{},
+		worker.Tuning{MaxHeartbeatThrottleInterval: 200 * time.Millisecond, KillOnStop: true}).NewWorkers()
 	if err := w.Start(); err != nil {
 		s.t.Fatal(err)
 	}

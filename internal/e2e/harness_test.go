@@ -19,16 +19,12 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/intercom-sync/intercom-sync/activities"
-	"github.com/intercom-sync/intercom-sync/api"
+	"github.com/intercom-sync/intercom-sync/internal/app"
 	"github.com/intercom-sync/intercom-sync/internal/clerksim"
+	"github.com/intercom-sync/intercom-sync/internal/config"
 	"github.com/intercom-sync/intercom-sync/internal/contract"
 	"github.com/intercom-sync/intercom-sync/internal/emulator"
-	"github.com/intercom-sync/intercom-sync/internal/intercom"
-	"github.com/intercom-sync/intercom-sync/internal/logging"
-	"github.com/intercom-sync/intercom-sync/internal/members"
 	"github.com/intercom-sync/intercom-sync/internal/metrics"
-	"github.com/intercom-sync/intercom-sync/internal/positions"
 	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 	"github.com/intercom-sync/intercom-sync/internal/testenv"
@@ -41,10 +37,13 @@ const (
 	environment   = "e2e"
 )
 
-// stack is one isolated instance of the service: its own database, task
-// queues and emulator, sharing the Temporal dev server.
+// stack is one isolated instance of the service, built by internal/app as
+// the binary builds it: its own database, task queues and emulator,
+// sharing the Temporal dev server.
 type stack struct {
 	t        testing.TB
+	app      *app.App
+	cfg      config.Config // the configuration app was built from
 	store    *store.Store
 	emulator *emulator.Server
 	temporal client.Client
@@ -58,9 +57,8 @@ type stack struct {
 	members *sql.DB
 	dbURL   string
 	metrics *metrics.Metrics
-	// acts and workers are the stack's worker side, for tests that stop
-	// and replace the workers.
-	acts    *activities.Activities
+	// workers are the stack's worker side, for tests that stop and replace
+	// them.
 	workers *worker.Workers
 }
 
@@ -79,90 +77,59 @@ type stackOptions struct {
 
 func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
-	st, dbURL := testenv.Store(t)
+	_, dbURL := testenv.Store(t) // a fresh, migrated database
 	em := emulator.New(emulator.Options{Token: intercomToken, Faults: o.faults, RateLimitPerMinute: o.rateLimitPerMinute})
 	emSrv := httptest.NewServer(em)
 	t.Cleanup(emSrv.Close)
-	// Instrumented as in production: the SDK's metrics, the API's
-	// starts, Intercom calls and HTTP requests all land in m.
-	m := metrics.New()
-	tc, err := client.NewClientFromExisting(testenv.Temporal(t), client.Options{
-		Namespace: testenv.TemporalNamespace(), MetricsHandler: m.Temporal(), Logger: logging.NewTemporal(testenv.Logger(t)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tc.Close)
-	registerSearchAttributes(t, tc)
 	queue := testenv.Name("e2e-")
-	log := testenv.Logger(t)
 	memberDSN, memberDB := testenv.Members(t)
-	memberDir, err := members.Open(memberDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = memberDir.Close() })
-	positionStore, err := positions.Open(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(positionStore.Close)
 
-	// Every request and answer is checked against Intercom's OpenAPI
-	// description.
-	var transport http.RoundTripper = contract.NewValidatingTransport(t, http.DefaultTransport)
+	cfg := config.Defaults()
+	cfg.DatabaseURL, cfg.PositionsDatabaseURL, cfg.MembersMySQLDSN = dbURL, dbURL, memberDSN
+	cfg.TemporalAddress, cfg.TemporalNamespace = testenv.TemporalAddress(t), testenv.TemporalNamespace()
+	cfg.TaskQueue, cfg.IntercomTaskQueue = queue, queue+"-intercom"
+	cfg.IntercomAPIBaseURL, cfg.IntercomAccessToken, cfg.IntercomTimeout = emSrv.URL, intercomToken, 10*time.Second
+	cfg.IntercomRateLimitPerMinute = 60_000
+	cfg.IntercomAdminID = o.adminID
+	cfg.EnvironmentName = environment
+	cfg.ClerkWebhookSecret, cfg.IntercomWebhookSecret, cfg.LookupAPIToken = clerkSecret, intercomWebhookSecret, lookupToken
+
+	s := &stack{t: t, cfg: cfg, emulator: em, prefix: testenv.Name("") + "_", queue: queue, members: memberDB, dbURL: dbURL}
+	s.app = s.newApp(app.Parts{API: true, Workers: true}, o, worker.Tuning{})
+	s.store, s.temporal, s.metrics = s.app.Store, s.app.Temporal, s.app.Metrics
+	registerSearchAttributes(t, s.temporal)
+	s.workers = s.app.NewWorkers()
+	if err := s.workers.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.workers.Stop)
+	h, err := s.app.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.api = httptest.NewServer(h)
+	t.Cleanup(s.api.Close)
+	s.sender = clerksim.Sender{URL: s.api.URL + "/webhooks/clerk", Secret: clerkSecret}
+	return s
+}
+
+// newApp builds another process of this stack's service from its
+// configuration, on the shared dev-server connection. Every request and
+// answer to Intercom is checked against Intercom's OpenAPI description.
+func (s *stack) newApp(parts app.Parts, o stackOptions, tuning worker.Tuning) *app.App {
+	s.t.Helper()
+	var transport http.RoundTripper = contract.NewValidatingTransport(s.t, http.DefaultTransport)
 	if o.intercomTransport != nil {
 		transport = o.intercomTransport(transport)
 	}
-	ic := intercom.New(intercom.Options{
-		BaseURL: emSrv.URL, Token: intercomToken, Timeout: 10 * time.Second, Transport: transport,
+	a, err := app.New(context.Background(), s.cfg, testenv.Logger(s.t), parts, app.Options{
+		Temporal: testenv.Temporal(s.t), APITemporal: o.temporal, IntercomTransport: transport, Workers: tuning,
 	})
-	ic.Observe, ic.ObserveWait = m.ObserveIntercom, m.ObserveRateLimitWait
-	acts := &activities.Activities{
-		Store:       st,
-		Intercom:    ic,
-		Environment: environment,
-		Log:         log,
-		Temporal:    tc,
-		Members:     memberDir,
-		Positions:   positionStore,
-		MemberTypes: members.MustParseTypeMap(members.DefaultTypeMap),
-		AdminID:     o.adminID,
-	}
-	w := worker.New(tc, worker.Options{TaskQueue: queue, IntercomTaskQueue: queue + "-intercom",
-		IntercomRateLimitPerMinute: 60_000}, acts)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-
-	var apiClient client.Client = metrics.CountingClient{Client: tc, M: m}
-	if o.temporal != nil {
-		apiClient = metrics.CountingClient{Client: o.temporal, M: m}
-	}
-	h, err := api.NewClerkHandler(clerkSecret, apiClient, api.Queues{Workflows: queue, Intercom: queue + "-intercom"},
-		api.DefaultStartTimeout, log)
 	if err != nil {
-		t.Fatal(err)
+		s.t.Fatal(err)
 	}
-	ih, err := api.NewIntercomHandler(intercomWebhookSecret, false, apiClient,
-		api.Queues{Workflows: queue, Intercom: queue + "-intercom"}, api.DefaultStartTimeout, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lookup := api.NewLookupHandler(lookupToken, memberDir, positionStore, log)
-	srv := httptest.NewServer(api.Routes{Clerk: h, Intercom: ih, Lookup: lookup,
-		Metrics: m.Handler(), Middleware: m.Middleware}.Router())
-	t.Cleanup(srv.Close)
-	return &stack{
-		t: t, store: st, emulator: em, temporal: tc, api: srv,
-		sender:  clerksim.Sender{URL: srv.URL + "/webhooks/clerk", Secret: clerkSecret},
-		prefix:  testenv.Name("") + "_",
-		queue:   queue,
-		members: memberDB, dbURL: dbURL,
-		metrics: m,
-		acts:    acts, workers: w,
-	}
+	s.t.Cleanup(a.Close)
+	return a
 }
 
 // id makes a Clerk id unique to this test run.

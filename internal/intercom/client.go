@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,11 +25,11 @@ type Client struct {
 	token   string
 	http    *http.Client
 	pacer   *pacer
-	// Observe, if set, is called after every call (for metrics).
-	Observe func(method, pathTemplate string, status int, took time.Duration)
-	// ObserveWait, if set, is called when a call waited for the
-	// rate-limit window.
-	ObserveWait func(time.Duration)
+	// patience, if set, makes calls retry before they return an error
+	// (see Patient).
+	patience    *Patience
+	observe     func(method, pathTemplate string, status int, took time.Duration)
+	observeWait func(time.Duration)
 }
 
 // Options configures a Client.
@@ -39,6 +40,12 @@ type Options struct {
 	// Transport, if set, replaces http.DefaultTransport (tests validate
 	// requests against the OpenAPI description this way).
 	Transport http.RoundTripper
+	// Observe, if set, is called after every call (for metrics); status
+	// is 0 when no answer came.
+	Observe func(method, pathTemplate string, status int, took time.Duration)
+	// ObserveWait, if set, is called when a call waited for the
+	// rate-limit window.
+	ObserveWait func(time.Duration)
 }
 
 // New returns a Client.
@@ -54,24 +61,61 @@ func New(o Options) *Client {
 		token:   o.Token,
 		http:    &http.Client{Timeout: o.Timeout, Transport: o.Transport},
 		pacer:   newPacer(),
+
+		observe:     o.Observe,
+		observeWait: o.ObserveWait,
 	}
 }
-
-// BaseURL is the API root the client calls.
-func (c *Client) BaseURL() string { return c.baseURL }
 
 // Fields is a JSON object body. A map keeps "send null to clear" and "leave
 // out to keep" both expressible, and marshals with sorted keys, so the same
 // fields always hash the same.
 type Fields map[string]any
 
-// doOnce sends one request (do in patient.go may repeat it). pathTemplate
+// do sends a request; a patient client repeats it as its Patience allows.
+func (c *Client) do(ctx context.Context, method, pathTemplate, path string, body any, out any) error {
+	if c.patience == nil {
+		return c.doOnce(ctx, method, pathTemplate, path, body, out)
+	}
+	failures, backoff := 0, c.patience.Backoff
+	for {
+		err := c.doOnce(ctx, method, pathTemplate, path, body, out)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		var wait time.Duration
+		var ie *Error
+		switch {
+		case errors.As(err, &ie) && ie.Kind() == KindRateLimited:
+			// The pacer has seen Remaining: 0 too, so this process's
+			// other calls hold back until the reset as well.
+			wait = max(time.Until(ie.ResetAt), minRateLimitWait)
+		case errors.As(err, &ie) && ie.Kind() != KindServer:
+			return err // a 4xx: sending it again changes nothing
+		default: // 5xx, network error or timeout
+			if failures >= c.patience.Retries {
+				return err
+			}
+			failures++
+			wait, backoff = backoff, min(2*backoff, c.patience.MaxBackoff)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// doOnce sends one request. pathTemplate
 // names the endpoint for metrics ("/contacts/{id}"); path is the concrete
 // path with query.
 func (c *Client) doOnce(ctx context.Context, method, pathTemplate, path string, body any, out any) error {
 	waited, err := c.pacer.wait(ctx)
-	if waited > 0 && c.ObserveWait != nil {
-		c.ObserveWait(waited)
+	if waited > 0 && c.observeWait != nil {
+		c.observeWait(waited)
 	}
 	if err != nil {
 		return err
@@ -97,16 +141,16 @@ func (c *Client) doOnce(ctx context.Context, method, pathTemplate, path string, 
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		if c.Observe != nil {
-			c.Observe(method, pathTemplate, 0, time.Since(start))
+		if c.observe != nil {
+			c.observe(method, pathTemplate, 0, time.Since(start))
 		}
 		// Network errors and timeouts: the caller retries.
 		return fmt.Errorf("intercom %s %s: %w", method, pathTemplate, err)
 	}
 	defer resp.Body.Close()
 	respBody, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if c.Observe != nil {
-		c.Observe(method, pathTemplate, resp.StatusCode, time.Since(start))
+	if c.observe != nil {
+		c.observe(method, pathTemplate, resp.StatusCode, time.Since(start))
 	}
 	c.pacer.observe(resp)
 	if err != nil {

@@ -33,17 +33,16 @@ func scripted(t *testing.T, calls *atomic.Int32, statuses ...int) *Client {
 func TestPatientCallsWaitOutRateLimitsAndRetryServerErrors(t *testing.T) {
 	var calls atomic.Int32
 	c := scripted(t, &calls, 429, 500, 429, 502, 200)
-	var retries []string
-	ctx := WithPatience(context.Background(), Patience{Retries: 2, Backoff: 10 * time.Millisecond,
-		OnRetry: func(err error, _ time.Duration) { retries = append(retries, err.Error()) }})
+	var answered []int
+	c.observe = func(_, _ string, status int, _ time.Duration) { answered = append(answered, status) }
 	start := time.Now()
-	got, err := c.GetContact(ctx, "c1")
+	got, err := c.Patient(Patience{Retries: 2, Backoff: 10 * time.Millisecond}).GetContact(context.Background(), "c1")
 	if err != nil || got.ID != "c1" {
 		t.Fatalf("patient call = %+v, %v", got, err)
 	}
 	// Two 429s (not counted against Retries) and two 5xx (both allowed).
-	if calls.Load() != 5 || len(retries) != 4 {
-		t.Fatalf("%d calls, retries %v", calls.Load(), retries)
+	if calls.Load() != 5 || fmt.Sprint(answered) != "[429 500 429 502 200]" {
+		t.Fatalf("%d calls, answered %v", calls.Load(), answered)
 	}
 	if time.Since(start) < minRateLimitWait {
 		t.Fatalf("took %s: the 429s were not waited out", time.Since(start))
@@ -53,8 +52,7 @@ func TestPatientCallsWaitOutRateLimitsAndRetryServerErrors(t *testing.T) {
 func TestPatientCallsGiveUpAfterTheirRetries(t *testing.T) {
 	var calls atomic.Int32
 	c := scripted(t, &calls, 500)
-	ctx := WithPatience(context.Background(), Patience{Retries: 2, Backoff: time.Millisecond})
-	_, err := c.GetContact(ctx, "c1")
+	_, err := c.Patient(Patience{Retries: 2, Backoff: time.Millisecond}).GetContact(context.Background(), "c1")
 	if k, _ := KindOf(err); k != KindServer || calls.Load() != 3 {
 		t.Fatalf("after %d calls: %v, want the 500 after 1 + 2 retries", calls.Load(), err)
 	}
@@ -63,8 +61,7 @@ func TestPatientCallsGiveUpAfterTheirRetries(t *testing.T) {
 func TestPatientCallsDoNotRepeatClientErrors(t *testing.T) {
 	var calls atomic.Int32
 	c := scripted(t, &calls, 404, 200)
-	ctx := WithPatience(context.Background(), Patience{Retries: 5, Backoff: time.Millisecond})
-	if _, err := c.GetContact(ctx, "c1"); !IsNotFound(err) || calls.Load() != 1 {
+	if _, err := c.Patient(Patience{Retries: 5, Backoff: time.Millisecond}).GetContact(context.Background(), "c1"); !IsNotFound(err) || calls.Load() != 1 {
 		t.Fatalf("after %d calls: %v, want the 404 at once", calls.Load(), err)
 	}
 }
@@ -72,6 +69,7 @@ func TestPatientCallsDoNotRepeatClientErrors(t *testing.T) {
 func TestImpatientCallsReturnRateLimitsAtOnce(t *testing.T) {
 	var calls atomic.Int32
 	c := scripted(t, &calls, 429, 200)
+	_ = c.Patient(Patience{Retries: 5}) // a patient copy leaves c as it was
 	_, err := c.GetContact(context.Background(), "c1")
 	if k, _ := KindOf(err); k != KindRateLimited || calls.Load() != 1 {
 		t.Fatalf("after %d calls: %v, want the 429 returned (the activity's retry policy waits)", calls.Load(), err)
@@ -81,10 +79,10 @@ func TestImpatientCallsReturnRateLimitsAtOnce(t *testing.T) {
 func TestPatientCallsStopWithTheirContext(t *testing.T) {
 	var calls atomic.Int32
 	c := scripted(t, &calls, 500)
-	ctx, cancel := context.WithTimeout(WithPatience(context.Background(), Patience{Retries: 100, Backoff: time.Hour}), 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if _, err := c.GetContact(ctx, "c1"); err == nil || time.Since(start) > 5*time.Second {
+	if _, err := c.Patient(Patience{Retries: 100, Backoff: time.Hour}).GetContact(ctx, "c1"); err == nil || time.Since(start) > 5*time.Second {
 		t.Fatalf("patient call with a deadline: %v after %s", err, time.Since(start))
 	}
 }

@@ -96,3 +96,7 @@ func (m TypeMap) MemberType(status string, typeID int64) string {
 
 // String is the map as configured.
 func (m TypeMap) String() string { return m.source }
+
+// IsZero reports whether m was never parsed (the zero TypeMap names no
+// member type at all).
+func (m TypeMap) IsZero() bool { return m.exact == nil && m.byStatus == nil && m.source == "" }

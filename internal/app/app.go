@@ -1,0 +1,308 @@
+// Package app builds the service: the one place where the configuration
+// becomes connected stores, clients, activities, workers and HTTP
+// handlers. The binary, the end-to-end tests and the benchmarks all build
+// it here, so the tests run the production wiring.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"go.temporal.io/sdk/client"
+
+	"github.com/intercom-sync/intercom-sync/activities"
+	"github.com/intercom-sync/intercom-sync/api"
+	"github.com/intercom-sync/intercom-sync/internal/config"
+	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/logging"
+	"github.com/intercom-sync/intercom-sync/internal/members"
+	"github.com/intercom-sync/intercom-sync/internal/metrics"
+	"github.com/intercom-sync/intercom-sync/internal/positions"
+	"github.com/intercom-sync/intercom-sync/internal/store"
+	"github.com/intercom-sync/intercom-sync/worker"
+)
+
+// Parts says which parts of the service a process runs.
+type Parts struct {
+	API     bool // the HTTP API: webhooks, lookup, health, metrics
+	Workers bool // the Temporal workers
+}
+
+// Options are what a process adds to its configuration. Production sets
+// none of them; tests use them to observe or cut what crosses a boundary.
+type Options struct {
+	// Temporal, if set, is used instead of a connection to
+	// TEMPORAL_ADDRESS (tests share one dev-server connection). The App
+	// wraps it and does not close it.
+	Temporal client.Client
+	// APITemporal, if set, is the client the API starts workflows with
+	// (a test puts a proxy in between to cut Temporal off); default: the
+	// App's own.
+	APITemporal client.Client
+	// IntercomTransport, if set, carries the calls to Intercom (tests
+	// validate them against Intercom's OpenAPI description).
+	IntercomTransport http.RoundTripper
+	// Workers tunes the workers (tests that kill a worker mid-batch).
+	Workers worker.Tuning
+}
+
+// App is one process of the service, built and connected.
+type App struct {
+	Config     config.Config
+	Log        *logrus.Logger
+	Metrics    *metrics.Metrics
+	Store      *store.Store
+	Members    *members.Directory
+	Positions  *positions.Store
+	Temporal   client.Client
+	Intercom   *intercom.Client
+	Activities *activities.Activities
+
+	parts  Parts
+	opts   Options
+	closes []func()
+}
+
+// New checks that the configuration has what parts need, then opens the
+// databases and the Temporal client and builds the activities. The
+// Temporal client connects lazily: the API starts (and answers 503) while
+// Temporal is down, and reconnects by itself when it is back.
+func New(ctx context.Context, cfg config.Config, log *logrus.Logger, parts Parts, opts Options) (_ *App, err error) {
+	if err := cfg.Require(required(cfg, parts)...); err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log, Metrics: metrics.New(), parts: parts, opts: opts}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.Store, err = store.Open(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	a.closes = append(a.closes, a.Store.Close)
+	if a.Members, err = members.Open(cfg.MembersMySQLDSN); err != nil {
+		return nil, err
+	}
+	a.closes = append(a.closes, func() { _ = a.Members.Close() })
+	if a.Positions, err = positions.Open(ctx, cfg.PositionsDatabaseURL); err != nil {
+		return nil, err
+	}
+	a.closes = append(a.closes, a.Positions.Close)
+	if a.Temporal, err = a.temporalClient(); err != nil {
+		return nil, err
+	}
+	a.closes = append(a.closes, a.Temporal.Close)
+
+	a.Intercom = intercom.New(intercom.Options{
+		BaseURL: cfg.IntercomAPIBaseURL, Token: cfg.IntercomAccessToken, Timeout: cfg.IntercomTimeout,
+		Transport: opts.IntercomTransport,
+		Observe:   a.Metrics.ObserveIntercom, ObserveWait: a.Metrics.ObserveRateLimitWait,
+	})
+	a.Activities, err = activities.New(activities.Deps{
+		Store:       a.Store,
+		Intercom:    a.Intercom,
+		Environment: cfg.EnvironmentName,
+		Log:         log,
+		Temporal:    a.Temporal,
+		Members:     a.Members,
+		Positions:   a.Positions,
+		MemberTypes: cfg.MemberTypes,
+		AdminID:     cfg.IntercomAdminID,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// required names the settings without which parts cannot run.
+func required(cfg config.Config, parts Parts) []string {
+	// The member database serves both the lookup API and the enrichment.
+	names := []string{"DATABASE_URL", "MEMBERS_MYSQL_DSN"}
+	if parts.API {
+		names = append(names, "CLERK_WEBHOOK_SECRET")
+		if !cfg.Development() {
+			names = append(names, "INTERCOM_WEBHOOK_SECRET")
+		}
+	}
+	if parts.Workers {
+		names = append(names, "INTERCOM_ACCESS_TOKEN")
+	}
+	return names
+}
+
+func (a *App) temporalClient() (client.Client, error) {
+	opts := client.Options{
+		HostPort:       a.Config.TemporalAddress,
+		Namespace:      a.Config.TemporalNamespace,
+		Logger:         logging.NewTemporal(a.Log),
+		MetricsHandler: a.Metrics.Temporal(),
+	}
+	if a.opts.Temporal != nil {
+		return client.NewClientFromExisting(a.opts.Temporal, opts)
+	}
+	return client.NewLazyClient(opts)
+}
+
+// Close closes what New opened, in reverse order.
+func (a *App) Close() {
+	for i := len(a.closes) - 1; i >= 0; i-- {
+		a.closes[i]()
+	}
+	a.closes = nil
+}
+
+// Handler is the HTTP API: Clerk and Intercom webhooks, the member
+// lookup, health and metrics.
+func (a *App) Handler() (http.Handler, error) {
+	cfg, log := a.Config, a.Log
+	var starter client.Client = a.Temporal
+	if a.opts.APITemporal != nil {
+		starter = a.opts.APITemporal
+	}
+	counted := metrics.CountingClient{Client: starter, M: a.Metrics} // the API's starts are counted
+	queues := api.Queues{Workflows: cfg.TaskQueue, Intercom: cfg.IntercomTaskQueue}
+	clerkHandler, err := api.NewClerkHandler(cfg.ClerkWebhookSecret, counted, queues, api.DefaultStartTimeout, log)
+	if err != nil {
+		return nil, err
+	}
+	intercomHandler, err := api.NewIntercomHandler(cfg.IntercomWebhookSecret, cfg.Development(), counted, queues,
+		api.DefaultStartTimeout, log, api.WithResyncTag(cfg.ResyncTag))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.IntercomWebhookSecret == "" {
+		log.Warn("INTERCOM_WEBHOOK_SECRET is not set: unsigned Intercom webhooks are accepted (development only)")
+	}
+	var lookup http.Handler
+	switch {
+	case cfg.LookupAPIToken != "":
+		lookup = api.NewLookupHandler(cfg.LookupAPIToken, a.Members, a.Positions, log)
+	case cfg.Development():
+		log.Warn("LOOKUP_API_TOKEN is not set: the email lookup API is open (development only)")
+		lookup = api.NewLookupHandler("", a.Members, a.Positions, log)
+	default:
+		log.Warn("LOOKUP_API_TOKEN is not set: POST /api/intercom/lookup-email is off")
+	}
+	return api.Routes{
+		Clerk:      clerkHandler,
+		Intercom:   intercomHandler,
+		Lookup:     lookup,
+		Metrics:    a.Metrics.Handler(),
+		Middleware: a.Metrics.Middleware,
+		Checks: []api.Check{
+			{Name: "postgres", Check: a.Store.Ping},
+			{Name: "mysql", Check: a.Members.Ping},
+			{Name: "positions", Check: a.Positions.Ping},
+			api.TemporalCheck(starter),
+		},
+	}.Router(), nil
+}
+
+// NewWorkers registers every workflow and activity on the two task queues
+// (not started yet).
+func (a *App) NewWorkers() *worker.Workers {
+	return worker.New(a.Temporal, worker.Options{
+		TaskQueue:                  a.Config.TaskQueue,
+		IntercomTaskQueue:          a.Config.IntercomTaskQueue,
+		IntercomRateLimitPerMinute: a.Config.IntercomRateLimitPerMinute,
+		Tuning:                     a.opts.Workers,
+	}, a.Activities)
+}
+
+// StartWorkers waits for Temporal to answer (retrying, so a worker started
+// before Temporal comes up needs no restart), then starts the workers. It
+// returns nil workers if ctx ends first.
+func (a *App) StartWorkers(ctx context.Context) (*worker.Workers, error) {
+	for {
+		checkCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := a.Temporal.CheckHealth(checkCtx, &client.CheckHealthRequest{})
+		cancel()
+		if err == nil {
+			break
+		}
+		a.Log.WithError(err).Warn("Temporal is not reachable yet; retrying")
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(2 * time.Second):
+		}
+	}
+	w := a.NewWorkers()
+	if err := w.Start(); err != nil {
+		return nil, err
+	}
+	a.Log.WithFields(logrus.Fields{"task_queue": a.Config.TaskQueue, "intercom_task_queue": a.Config.IntercomTaskQueue,
+		"intercom_activities_per_second": worker.ActivitiesPerSecond(a.Config.IntercomRateLimitPerMinute)}).
+		Info("Workers started")
+	return w, nil
+}
+
+// Run runs the process's parts until ctx ends, then shuts down
+// gracefully: the API stops taking requests and finishes the ones in
+// flight; the workers finish running activities.
+func (a *App) Run(ctx context.Context) error {
+	errc := make(chan error, 2)
+	var srv *http.Server
+	if a.parts.API {
+		h, err := a.Handler()
+		if err != nil {
+			return err
+		}
+		srv = &http.Server{Addr: a.Config.HTTPAddr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			a.Log.WithField("addr", a.Config.HTTPAddr).Info("HTTP API listening")
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http: %w", err)
+			}
+		}()
+	}
+	if a.parts.Workers {
+		workers, err := a.StartWorkers(ctx)
+		if err != nil {
+			return err
+		}
+		if workers != nil {
+			defer workers.Stop()
+		}
+		if !a.parts.API {
+			// A worker-only process has no API: serve its metrics (and a
+			// liveness answer) on METRICS_ADDR.
+			msrv := metricsServer(a.Config.MetricsAddr, a.Metrics)
+			go func() {
+				if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					errc <- fmt.Errorf("metrics http: %w", err)
+				}
+			}()
+			defer msrv.Close()
+		}
+	}
+
+	select {
+	case <-ctx.Done():
+		a.Log.Info("Shutting down")
+	case err := <-errc:
+		return err
+	}
+	if srv != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}
+	return nil
+}
+
+func metricsServer(addr string, m *metrics.Metrics) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	return &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+}

@@ -1,0 +1,137 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/intercom-sync/intercom-sync/internal/app"
+	"github.com/intercom-sync/intercom-sync/internal/config"
+	"github.com/intercom-sync/intercom-sync/internal/emulator"
+	"github.com/intercom-sync/intercom-sync/internal/testenv"
+)
+
+// productionConfig loads the configuration the way the binary does (from
+// the environment, through config.Load), pointed at the test stack, with
+// every setting the service can use set.
+func productionConfig(t *testing.T) config.Config {
+	t.Helper()
+	_, dbURL := testenv.Store(t)
+	membersDSN, _ := testenv.Members(t)
+	em := httptest.NewServer(emulator.New(emulator.Options{Token: "tok"}))
+	t.Cleanup(em.Close)
+	for name, value := range map[string]string{
+		"DATABASE_URL":            dbURL,
+		"MEMBERS_MYSQL_DSN":       membersDSN,
+		"TEMPORAL_ADDRESS":        testenv.TemporalAddress(t),
+		"TEMPORAL_NAMESPACE":      testenv.TemporalNamespace(),
+		"TEMPORAL_TASK_QUEUE":     testenv.Name("wiring-"),
+		"INTERCOM_ACCESS_TOKEN":   "tok",
+		"INTERCOM_API_BASE_URL":   em.URL,
+		"INTERCOM_ADMIN_ID":       "1",
+		"ENVIRONMENT_NAME":        "production",
+		"CLERK_WEBHOOK_SECRET":    "whsec_" + "dGVzdC1zZWNyZXQtZm9yLXdpcmluZw==",
+		"INTERCOM_WEBHOOK_SECRET": "intercom-secret",
+		"LOOKUP_API_TOKEN":        "lookup-token",
+	} {
+		t.Setenv(name, value)
+	}
+	fs := pflag.NewFlagSet("wiring", pflag.ContinueOnError)
+	config.RegisterFlags(fs)
+	cfg, err := config.Load(fs)
+	if err != nil {
+		t.Fatalf("config.Load: %v", err)
+	}
+	return cfg
+}
+
+// TestProductionWiringHasEveryDependency builds the service as the binary
+// does and fails if the activities lack any dependency, if a route is
+// missing, or if the workers cannot register and start. A dependency that
+// app.New stops passing (say, the activities' Temporal client) fails here,
+// not in production.
+func TestProductionWiringHasEveryDependency(t *testing.T) {
+	cfg := productionConfig(t)
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg, testenv.Logger(t), app.Parts{API: true, Workers: true}, app.Options{})
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	defer a.Close()
+
+	deps := reflect.ValueOf(a.Activities.Deps)
+	for i := range deps.NumField() {
+		if deps.Field(i).IsZero() {
+			t.Errorf("activities dependency %s is not wired", deps.Type().Field(i).Name)
+		}
+	}
+	if a.Activities.Environment != "production" || a.Activities.AdminID != "1" {
+		t.Errorf("activities environment/admin = %q/%q, want the configured production/1",
+			a.Activities.Environment, a.Activities.AdminID)
+	}
+
+	h, err := a.Handler()
+	if err != nil {
+		t.Fatalf("Handler: %v", err)
+	}
+	for _, route := range []struct {
+		method, path string
+		want         int
+	}{
+		{"POST", "/webhooks/clerk", http.StatusUnauthorized},    // unsigned
+		{"POST", "/api/intercom/webhook", http.StatusUnauthorized}, // unsigned, secret set
+		{"POST", "/api/intercom/lookup-email", http.StatusUnauthorized},
+		{"GET", "/healthz", http.StatusOK},
+		{"GET", "/readyz", http.StatusOK}, // every check answers: Postgres, MariaDB, positions, Temporal
+		{"GET", "/metrics", http.StatusOK},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(route.method, route.path, strings.NewReader(`{}`)))
+		if rec.Code != route.want {
+			t.Errorf("%s %s = %d, want %d: %s", route.method, route.path, rec.Code, route.want, rec.Body)
+		}
+	}
+
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	workers, err := a.StartWorkers(startCtx)
+	if err != nil || workers == nil {
+		t.Fatalf("StartWorkers: %v (workers %v)", err, workers)
+	}
+	workers.Stop()
+}
+
+// TestNewNamesTheMissingSetting: a process that lacks a setting its parts
+// need refuses to start and says which one.
+func TestNewNamesTheMissingSetting(t *testing.T) {
+	cfg := productionConfig(t)
+	for _, c := range []struct {
+		parts   app.Parts
+		unset   func(*config.Config)
+		missing string
+	}{
+		{app.Parts{API: true}, func(c *config.Config) { c.ClerkWebhookSecret = "" }, "CLERK_WEBHOOK_SECRET"},
+		{app.Parts{API: true}, func(c *config.Config) { c.IntercomWebhookSecret = "" }, "INTERCOM_WEBHOOK_SECRET"},
+		{app.Parts{Workers: true}, func(c *config.Config) { c.IntercomAccessToken = "" }, "INTERCOM_ACCESS_TOKEN"},
+		{app.Parts{Workers: true}, func(c *config.Config) { c.MembersMySQLDSN = "" }, "MEMBERS_MYSQL_DSN"},
+		{app.Parts{API: true}, func(c *config.Config) { c.DatabaseURL = "" }, "DATABASE_URL"},
+	} {
+		broken := cfg
+		c.unset(&broken)
+		a, err := app.New(context.Background(), broken, testenv.Logger(t), c.parts, app.Options{})
+		if err == nil {
+			a.Close()
+			t.Errorf("%+v without %s: app.New succeeded", c.parts, c.missing)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.missing) {
+			t.Errorf("%+v without %s: error %q does not name it", c.parts, c.missing, err)
+		}
+	}
+}
