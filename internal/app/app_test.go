@@ -84,7 +84,7 @@ func TestProductionWiringHasEveryDependency(t *testing.T) {
 		method, path string
 		want         int
 	}{
-		{"POST", "/webhooks/clerk", http.StatusUnauthorized},    // unsigned
+		{"POST", "/webhooks/clerk", http.StatusUnauthorized},       // unsigned
 		{"POST", "/api/intercom/webhook", http.StatusUnauthorized}, // unsigned, secret set
 		{"POST", "/api/intercom/lookup-email", http.StatusUnauthorized},
 		{"GET", "/healthz", http.StatusOK},
