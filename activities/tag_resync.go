@@ -28,22 +28,6 @@ import (
 // never travels between steps: each step that needs it reads the member
 // database itself, so it stays out of the workflow history.
 
-// MemberNumberAttributes are the conversation attributes agents fill with
-// the member number, in order of preference: the label as created in
-// Intercom's UI, and the snake_case name the reference integration read.
-var MemberNumberAttributes = []string{"Member Number Verification", "member_number_verification"}
-
-// ConversationMemberNumber reads the member number from a conversation's
-// custom attributes; "" when none is filled in.
-func ConversationMemberNumber(attrs intercom.Attributes) string {
-	for _, name := range MemberNumberAttributes {
-		if n := attrs.String(name); n != "" {
-			return n
-		}
-	}
-	return ""
-}
-
 // ResyncConversation is what the re-sync read from the tagged
 // conversation.
 type ResyncConversation struct {
@@ -64,7 +48,7 @@ func (a *Activities) ReadResyncConversation(ctx context.Context, conversationID 
 	if err != nil {
 		return ResyncConversation{}, classify(fmt.Errorf("get conversation %s: %w", conversationID, err))
 	}
-	return ResyncConversation{Found: true, MemberNumber: ConversationMemberNumber(conv.CustomAttributes)}, nil
+	return ResyncConversation{Found: true, MemberNumber: intercom.ConversationMemberNumber(conv.CustomAttributes)}, nil
 }
 
 // MemberLookup says whether a member number names a member the re-sync

@@ -538,22 +538,3 @@ func TestRemoveConversationTagWrongAdmin(t *testing.T) {
 		t.Fatal("the tag was removed")
 	}
 }
-
-func TestConversationMemberNumber(t *testing.T) {
-	for _, tc := range []struct {
-		attrs intercom.Attributes
-		want  string
-	}{
-		{intercom.Attributes{"Member Number Verification": []byte(`"12345"`)}, "12345"},
-		{intercom.Attributes{"member_number_verification": []byte(`12345`)}, "12345"},
-		// The UI label wins when both are there; a blank one does not count.
-		{intercom.Attributes{"Member Number Verification": []byte(`"1"`), "member_number_verification": []byte(`"2"`)}, "1"},
-		{intercom.Attributes{"Member Number Verification": []byte(`" "`), "member_number_verification": []byte(`"2"`)}, "2"},
-		{intercom.Attributes{"member_number": []byte(`"3"`)}, ""},
-		{nil, ""},
-	} {
-		if got := activities.ConversationMemberNumber(tc.attrs); got != tc.want {
-			t.Errorf("%v: %q, want %q", tc.attrs, got, tc.want)
-		}
-	}
-}

@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/intercom-sync/intercom-sync/activities"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 	"github.com/intercom-sync/intercom-sync/workflows"
@@ -40,7 +39,7 @@ func (h *IntercomHandler) startTagResync(w http.ResponseWriter, r *http.Request,
 		// A nil map: the payload did not carry the attributes at all (an
 		// empty object did carry them, and they hold no member number).
 		AttributesSent:    conv.CustomAttributes != nil,
-		MemberNumber:      activities.ConversationMemberNumber(conv.CustomAttributes),
+		MemberNumber:      intercom.ConversationMemberNumber(conv.CustomAttributes),
 		IntercomTaskQueue: h.queues.Intercom,
 	}
 	wfID := workflows.TagResyncWorkflowID(in.ConversationID)

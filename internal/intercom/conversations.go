@@ -100,3 +100,19 @@ func ArchivedConflict(err error) bool {
 	_, conflict := ConflictID(err)
 	return conflict && strings.Contains(strings.ToLower(err.Error()), "archived contact")
 }
+
+// MemberNumberAttributes are the conversation attributes agents fill with
+// the member number, in order of preference: the label as created in
+// Intercom's UI, and the snake_case name the integration this service replaced read.
+var MemberNumberAttributes = []string{"Member Number Verification", "member_number_verification"}
+
+// ConversationMemberNumber reads the member number from a conversation's
+// custom attributes; "" when none is filled in.
+func ConversationMemberNumber(attrs intercom.Attributes) string {
+	for _, name := range MemberNumberAttributes {
+		if n := attrs.String(name); n != "" {
+			return n
+		}
+	}
+	return ""
+}
