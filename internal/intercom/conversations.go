@@ -108,7 +108,7 @@ var MemberNumberAttributes = []string{"Member Number Verification", "member_numb
 
 // ConversationMemberNumber reads the member number from a conversation's
 // custom attributes; "" when none is filled in.
-func ConversationMemberNumber(attrs intercom.Attributes) string {
+func ConversationMemberNumber(attrs Attributes) string {
 	for _, name := range MemberNumberAttributes {
 		if n := attrs.String(name); n != "" {
 			return n
