@@ -15,11 +15,11 @@ import (
 )
 
 // Each entity of a batch is compared with what Intercom holds and only the
-// difference is written, through the same mappings (contactFields,
-// companyFields, invitedFields) and write paths (upsertCompany,
-// createContact, pushUser) as the pushes. The sync state is then set to
-// what Intercom now holds, so the next push of the entity skips what the
-// backfill already wrote.
+// difference is written, through the same targets (userContact,
+// orgCompany, invitedContact: sync_state.go) and write paths
+// (upsertCompany, createContact, deleteContacts, pushUser) as the pushes.
+// The sync state is then set to the target's, so the next push of the
+// entity skips what the backfill already wrote.
 
 func (b *batch) organizations(ctx context.Context) error {
 	orgs, err := b.a.Store.BackfillOrgs(ctx, b.req.Filter, b.req.After, b.req.UpTo)
@@ -76,7 +76,7 @@ func (b *batch) organization(ctx context.Context, o store.Org, st store.SyncStat
 	haveID, _ := have["id"].(string)
 	if o.Deleted {
 		if haveID == "" {
-			return b.unchanged(ctx, store.KindCompany, o.ID, st, store.SyncState{IntercomID: st.IntercomID, Deleted: true})
+			return b.unchanged(ctx, store.KindCompany, o.ID, st, deletedState(st.IntercomID))
 		}
 		change := &BackfillChange{Kind: EntityOrganization, EntityID: o.ID, Action: "delete"}
 		if b.req.DryRun {
@@ -85,12 +85,10 @@ func (b *batch) organization(ctx context.Context, o store.Org, st store.SyncStat
 		if err := a.Intercom.DeleteCompany(ctx, haveID); err != nil && !intercom.IsNotFound(err) {
 			return outcome{}, fmt.Errorf("delete company %s: %w", haveID, err)
 		}
-		// Keep the Intercom id, as deleteCompany does: detaches need it.
-		return outcome{OutcomeDeleted, change},
-			a.Store.SaveSyncState(ctx, store.KindCompany, o.ID, store.SyncState{IntercomID: haveID, Deleted: true})
+		return outcome{OutcomeDeleted, change}, a.Store.SaveSyncState(ctx, store.KindCompany, o.ID, deletedState(haveID))
 	}
-	fields := a.companyFields(ctx, o)
-	want := store.SyncState{IntercomID: haveID, Hash: hashOf(fields)} // as pushOrg records it
+	t := a.orgCompany(o)
+	fields, want := t.Fields, t.doneAs(haveID)
 	diff := fieldDiff(fields, have)
 	if haveID != "" && len(diff) == 0 {
 		return b.unchanged(ctx, store.KindCompany, o.ID, st, want)
@@ -172,11 +170,10 @@ func (b *batch) user(ctx context.Context, u store.User, seen *intercom.Contact, 
 		}
 		return outcome{OutcomeUpdated, change}, nil
 	}
-	fields := a.contactFields(ctx, u)
-	want := store.SyncState{Hash: hashOf(fields, u.OrgIDs), FieldsHash: hashOf(fields), AttachedOrgIDs: u.OrgIDs} // as pushUser records it
+	t := a.userContact(u)
 	return b.contact(ctx, contactJob{
 		stateKind: store.KindContact, kind: EntityUser, id: u.ID, externalID: u.ID,
-		fields: fields, orgIDs: u.OrgIDs, seen: seen, st: st, want: want,
+		fields: t.Fields, orgIDs: u.OrgIDs, seen: seen, st: st, want: t.Done,
 	}, ci)
 }
 
@@ -320,17 +317,14 @@ func (b *batch) attach(ctx context.Context, ci *companyIndex, contactID, orgID s
 // invitation is gone.
 func (b *batch) deleteContact(ctx context.Context, stateKind, kind, id string, seen *intercom.Contact, st store.SyncState) (outcome, error) {
 	if seen == nil {
-		return b.unchanged(ctx, stateKind, id, st, store.SyncState{IntercomID: st.IntercomID, Deleted: true})
+		return b.unchanged(ctx, stateKind, id, st, deletedState(st.IntercomID))
 	}
 	change := &BackfillChange{Kind: kind, EntityID: id, Action: "delete"}
 	if b.req.DryRun {
 		return outcome{OutcomeDeleted, change}, nil
 	}
-	if err := b.a.Intercom.DeleteContact(ctx, seen.ID); err != nil && !intercom.IsNotFound(err) {
-		return outcome{}, fmt.Errorf("delete contact %s: %w", seen.ID, err)
-	}
-	return outcome{OutcomeDeleted, change},
-		b.a.Store.SaveSyncState(ctx, stateKind, id, store.SyncState{IntercomID: seen.ID, Deleted: true})
+	_, err := b.a.deleteContacts(ctx, stateKind, id, []string{seen.ID})
+	return outcome{OutcomeDeleted, change}, err
 }
 
 func (b *batch) invitations(ctx context.Context) error {
@@ -406,15 +400,14 @@ func (b *batch) invitation(ctx context.Context, inv store.BackfillInvitation, se
 		}
 		return outcome{OutcomeUpdated, change}, nil
 	}
-	fields := a.invitedFields(ctx, inv.Invitation)
+	t := a.invitedContact(inv.Invitation)
 	var orgIDs []string
 	if !inv.OrgDeleted {
 		orgIDs = []string{inv.OrgID}
 	}
 	return b.contact(ctx, contactJob{
 		stateKind: store.KindInvitation, kind: EntityInvitation, id: inv.ID, externalID: InvitedExternalID(inv.ID),
-		fields: fields, orgIDs: orgIDs, invited: true, tagID: tagID, seen: seen, st: st,
-		want: store.SyncState{Hash: hashOf(fields, inv.OrgID), FieldsHash: st.FieldsHash}, // as pushInvitation records it
+		fields: t.Fields, orgIDs: orgIDs, invited: true, tagID: tagID, seen: seen, st: st, want: t.Done,
 	}, ci)
 }
 

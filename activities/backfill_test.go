@@ -213,3 +213,77 @@ func TestBackfillReadsAreValidCalls(t *testing.T) {
 		t.Fatalf("ContactCompanyIDs = %v, %v", ids, err)
 	}
 }
+
+// The pushes and the backfill record the same sync state for the same
+// Intercom record (one target per kind, sync_state.go). Pushed first, a
+// backfill finds every entity unchanged and neither writes to Intercom nor
+// changes the state; backfilled first, a push skips Intercom entirely. If
+// the two drifted apart, one of the orders would rewrite everything.
+func TestPushAndBackfillRecordTheSameSyncState(t *testing.T) {
+	inv := clerksim.Invitation{ID: "orginv_1", OrgID: org.ID, Email: "grace@example.com", Status: "pending", CreatedAtMs: 1, UpdatedAtMs: 1}
+	seed := func(f *fixture) {
+		f.apply("org", clerksim.OrgEvent(clerk.OrgCreated, org))
+		f.apply("user", clerksim.UserEvent(clerk.UserCreated, user))
+		f.apply("mem", clerksim.MembershipEvent(clerk.MembershipCreated, membership))
+		f.apply("inv", clerksim.InvitationEvent(clerk.InvitationCreated, inv))
+	}
+	entities := []struct {
+		push      func(*fixture) any
+		kind      string // backfill phase
+		stateKind string
+		id        string
+	}{
+		{func(f *fixture) any { return f.acts.PushOrg }, store.BackfillOrganizations, store.KindCompany, org.ID},
+		{func(f *fixture) any { return f.acts.PushUser }, store.BackfillUsers, store.KindContact, user.ID},
+		{func(f *fixture) any { return f.acts.PushInvitation }, store.BackfillInvitations, store.KindInvitation, inv.ID},
+	}
+	states := func(f *fixture) []store.SyncState {
+		var all []store.SyncState
+		for _, e := range entities {
+			st, err := f.acts.Store.SyncState(context.Background(), e.stateKind, e.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, st)
+		}
+		return all
+	}
+
+	t.Run("push then backfill", func(t *testing.T) {
+		f := newFixture(t, emulator.Options{})
+		seed(f)
+		for _, e := range entities {
+			f.mustPush(e.push(f), e.id)
+		}
+		pushed, writes := states(f), f.writes()
+		for _, e := range entities {
+			if res := f.mustBackfill(e.kind); res.Unchanged != 1 || res.Done != 1 {
+				t.Errorf("backfill of %s after the push: %+v, want it unchanged", e.kind, res.BackfillCounts)
+			}
+		}
+		if w := f.writes() - writes; w != 0 {
+			t.Errorf("the backfill after the pushes wrote %d times to Intercom", w)
+		}
+		if got := states(f); fmt.Sprint(got) != fmt.Sprint(pushed) {
+			t.Errorf("the backfill rewrote the sync state:\n pushed   %+v\n backfill %+v", pushed, got)
+		}
+	})
+	t.Run("backfill then push", func(t *testing.T) {
+		f := newFixture(t, emulator.Options{})
+		seed(f)
+		for _, e := range entities {
+			if res := f.mustBackfill(e.kind); res.Created != 1 {
+				t.Fatalf("backfill of %s: %+v, want it created", e.kind, res.BackfillCounts)
+			}
+		}
+		writes := f.writes()
+		for _, e := range entities {
+			if res := f.mustPush(e.push(f), e.id); res.Outcome != activities.OutcomeUnchanged {
+				t.Errorf("push of %s after the backfill: %+v, want unchanged", e.id, res)
+			}
+		}
+		if w := f.writes() - writes; w != 0 {
+			t.Errorf("the pushes after the backfill wrote %d times to Intercom", w)
+		}
+	})
+}

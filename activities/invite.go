@@ -58,7 +58,7 @@ func (a *Activities) pushInvitation(ctx context.Context, invID string, force boo
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeAbsent}, nil
 	}
 	if inv.Status == store.InvitationRevoked {
-		return a.deleteInvitedContact(ctx, invID, st)
+		return a.pushDelete(ctx, store.KindInvitation, invID, InvitedExternalID(invID), st)
 	}
 	userID, err := a.Store.PersonUserID(ctx, inv)
 	if err != nil {
@@ -70,14 +70,13 @@ func (a *Activities) pushInvitation(ctx context.Context, invID string, force boo
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged, RefreshUser: userID}, nil
 	}
 
-	fields := a.invitedFields(ctx, inv)
-	hash := hashOf(fields, inv.OrgID)
-	if st.Hash == hash && st.IntercomID != "" && !force {
+	want := a.invitedContact(inv)
+	if st.Hash == want.Done.Hash && st.IntercomID != "" && !force {
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged}, nil
 	}
 	var contactID, outcome string
 	err = a.withAttributes(ctx, "contact", func() (err error) {
-		contactID, outcome, err = a.upsertContact(ctx, st.IntercomID, InvitedExternalID(invID), fields)
+		contactID, outcome, err = a.upsertContact(ctx, st.IntercomID, InvitedExternalID(invID), want.Fields)
 		return err
 	})
 	if err != nil {
@@ -101,49 +100,13 @@ func (a *Activities) pushInvitation(ctx context.Context, invID string, force boo
 			return PushResult{}, fmt.Errorf("attach contact %s to company %s: %w", contactID, companyID, err)
 		}
 	}
-	st.Hash = hash
-	if err := a.Store.SaveSyncState(ctx, store.KindInvitation, invID, st); err != nil {
+	if err := a.Store.SaveSyncState(ctx, store.KindInvitation, invID, want.doneAs(contactID)); err != nil {
 		return PushResult{}, err
 	}
 	// The person may have signed up while this ran; then their sync must
 	// run again to absorb the contact just made.
 	userID, err = a.Store.PersonUserID(ctx, inv)
 	return PushResult{IntercomID: contactID, Outcome: outcome, RefreshUser: userID}, err
-}
-
-// invitedFields is the invited contact as Intercom should hold it.
-func (a *Activities) invitedFields(ctx context.Context, inv store.Invitation) intercom.Fields {
-	return intercom.Fields{
-		"role":              "lead",
-		"external_id":       InvitedExternalID(inv.ID),
-		"email":             inv.Email,
-		"custom_attributes": map[string]any{"status": StatusInvited, "environment": a.Environment},
-	}
-}
-
-func (a *Activities) deleteInvitedContact(ctx context.Context, invID string, st store.SyncState) (PushResult, error) {
-	ids := []string{}
-	if st.IntercomID != "" {
-		ids = append(ids, st.IntercomID)
-	}
-	found, err := a.Intercom.FindContactByExternalID(ctx, InvitedExternalID(invID))
-	if err != nil {
-		return PushResult{}, fmt.Errorf("search contact %s: %w", InvitedExternalID(invID), err)
-	}
-	if found != nil && found.ID != st.IntercomID {
-		ids = append(ids, found.ID)
-	}
-	outcome := OutcomeAbsent
-	for _, id := range ids {
-		err := a.Intercom.DeleteContact(ctx, id)
-		if err == nil {
-			outcome = OutcomeDeleted
-		} else if !intercom.IsNotFound(err) {
-			return PushResult{}, fmt.Errorf("delete contact %s: %w", id, err)
-		}
-	}
-	err = a.Store.SaveSyncState(ctx, store.KindInvitation, invID, store.SyncState{IntercomID: st.IntercomID, Deleted: true})
-	return PushResult{IntercomID: st.IntercomID, Outcome: outcome}, err
 }
 
 // adoptInvitedContact turns an invited contact into the user's contact (a
@@ -194,8 +157,7 @@ func (a *Activities) absorbInvitedContacts(ctx context.Context, contactID string
 				return fmt.Errorf("delete invited contact %s: %w", inv.ContactID, err)
 			}
 		}
-		err := a.Store.SaveSyncState(ctx, store.KindInvitation, inv.InvitationID,
-			store.SyncState{IntercomID: inv.ContactID, Deleted: true})
+		err := a.Store.SaveSyncState(ctx, store.KindInvitation, inv.InvitationID, deletedState(inv.ContactID))
 		if err != nil {
 			return err
 		}
@@ -203,7 +165,7 @@ func (a *Activities) absorbInvitedContacts(ctx context.Context, contactID string
 	return nil
 }
 
-// invitedTag caches the invited-user tag's id: POST /tags returns the
+// tagCache holds the invited-user tag's id: POST /tags returns the
 // existing tag, so the first call per process is enough.
 type tagCache struct {
 	mu sync.Mutex

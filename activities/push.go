@@ -2,14 +2,10 @@ package activities
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 
-	"github.com/intercom-sync/intercom-sync/internal/clerk"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
@@ -41,16 +37,6 @@ const (
 	OutcomeUnchanged = "unchanged"
 	OutcomeAbsent    = "absent"
 )
-
-// hashOf is the change-diffing fingerprint of a payload.
-func hashOf(parts ...any) string {
-	h := sha256.New()
-	enc := json.NewEncoder(h)
-	for _, p := range parts {
-		_ = enc.Encode(p) // maps encode with sorted keys: stable
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
 
 // PushUser makes the user's Intercom contact match the database: created or
 // updated by external_id, attached to the company of every live membership,
@@ -93,18 +79,18 @@ func (a *Activities) pushUser(ctx context.Context, userID string, force bool) (P
 		return PushResult{}, err
 	}
 	if u.Deleted {
-		return a.deleteContact(ctx, userID, st)
+		return a.pushDelete(ctx, store.KindContact, userID, userID, st)
 	}
 
-	fields := a.contactFields(ctx, u)
-	hash := hashOf(fields, u.OrgIDs)
+	want := a.userContact(u)
+	fields := want.Fields
 	// Invited contacts of this person (by accepted invitation or email)
 	// still in Intercom: the user's contact absorbs them.
 	invited, err := a.Store.InvitedContactsOf(ctx, userID, u.Email)
 	if err != nil {
 		return PushResult{}, err
 	}
-	if st.Hash == hash && st.IntercomID != "" && !st.Deleted && !force && len(invited) == 0 {
+	if st.Hash == want.Done.Hash && st.IntercomID != "" && !st.Deleted && !force && len(invited) == 0 {
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged}, nil
 	}
 	if force {
@@ -121,7 +107,7 @@ func (a *Activities) pushUser(ctx context.Context, userID string, force bool) (P
 	// instead of repeating every call.
 	save := func() error { return a.Store.SaveSyncState(ctx, store.KindContact, userID, st) }
 	outcome := OutcomeUpdated
-	if fieldsHash := hashOf(fields); st.FieldsHash != fieldsHash || st.IntercomID == "" || st.Deleted {
+	if st.FieldsHash != want.Done.FieldsHash || st.IntercomID == "" || st.Deleted {
 		var contactID, how string
 		err := a.withAttributes(ctx, "contact", func() (err error) {
 			contactID, how, err = a.upsertUserContact(ctx, st.IntercomID, userID, fields, invited)
@@ -133,7 +119,7 @@ func (a *Activities) pushUser(ctx context.Context, userID string, force bool) (P
 		if contactID != st.IntercomID {
 			st.AttachedOrgIDs, attached = nil, nil // a different contact: nothing attached to it yet
 		}
-		st.IntercomID, st.FieldsHash, st.Deleted, outcome = contactID, fieldsHash, false, how
+		st.IntercomID, st.FieldsHash, st.Deleted, outcome = contactID, want.Done.FieldsHash, false, how
 		if err := save(); err != nil {
 			return PushResult{}, err
 		}
@@ -180,29 +166,9 @@ func (a *Activities) pushUser(ctx context.Context, userID string, force bool) (P
 			return PushResult{}, err
 		}
 	}
-	st.Hash = hash
+	// Attached to exactly the user's companies now: the complete state.
+	st = want.doneAs(st.IntercomID)
 	return PushResult{IntercomID: st.IntercomID, Outcome: outcome}, save()
-}
-
-// contactFields is the contact as Intercom should hold it.
-func (a *Activities) contactFields(ctx context.Context, u store.User) intercom.Fields {
-	f := intercom.Fields{
-		"role":              "user",
-		"external_id":       u.ID,
-		"custom_attributes": map[string]any{"environment": a.Environment, "status": StatusActive},
-	}
-	if u.Email != "" {
-		f["email"] = u.Email
-	}
-	if name := clerk.FullName(u.FirstName, u.LastName); name != "" {
-		f["name"] = name
-	} else {
-		f["name"] = nil
-	}
-	if u.CreatedAtMs > 0 {
-		f["signed_up_at"] = u.CreatedAtMs / 1000
-	}
-	return f
 }
 
 // upsertUserContact is upsertContact for a user, except that a user with
@@ -275,34 +241,4 @@ func (a *Activities) createContact(ctx context.Context, externalID string, f int
 		return "", "", fmt.Errorf("update existing contact %s: %w", existing, err)
 	}
 	return c.ID, OutcomeUpdated, nil
-}
-
-func (a *Activities) deleteContact(ctx context.Context, userID string, st store.SyncState) (PushResult, error) {
-	if st.Deleted {
-		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeAbsent}, nil
-	}
-	ids := []string{}
-	if st.IntercomID != "" {
-		ids = append(ids, st.IntercomID)
-	}
-	// The contact may exist without our knowing its id (pushed by an
-	// earlier deployment, or the push that learned it did not finish).
-	found, err := a.Intercom.FindContactByExternalID(ctx, userID)
-	if err != nil {
-		return PushResult{}, fmt.Errorf("search contact %s: %w", userID, err)
-	}
-	if found != nil && found.ID != st.IntercomID {
-		ids = append(ids, found.ID)
-	}
-	outcome := OutcomeAbsent
-	for _, id := range ids {
-		err := a.Intercom.DeleteContact(ctx, id)
-		if err == nil {
-			outcome = OutcomeDeleted
-		} else if !intercom.IsNotFound(err) { // 404: already gone, which is the goal
-			return PushResult{}, fmt.Errorf("delete contact %s: %w", id, err)
-		}
-	}
-	err = a.Store.SaveSyncState(ctx, store.KindContact, userID, store.SyncState{IntercomID: st.IntercomID, Deleted: true})
-	return PushResult{IntercomID: st.IntercomID, Outcome: outcome}, err
 }

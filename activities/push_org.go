@@ -32,12 +32,11 @@ func (a *Activities) pushOrg(ctx context.Context, orgID string, force bool) (Pus
 	if o.Deleted {
 		return a.deleteCompany(ctx, orgID, st)
 	}
-	fields := a.companyFields(ctx, o)
-	hash := hashOf(fields)
-	if st.Hash == hash && st.IntercomID != "" && !st.Deleted && !force {
+	want := a.orgCompany(o)
+	if st.Hash == want.Done.Hash && st.IntercomID != "" && !st.Deleted && !force {
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged}, nil
 	}
-	c, err := a.upsertCompany(ctx, orgID, fields)
+	c, err := a.upsertCompany(ctx, orgID, want.Fields)
 	if err != nil {
 		return PushResult{}, err
 	}
@@ -45,20 +44,8 @@ func (a *Activities) pushOrg(ctx context.Context, orgID string, force bool) (Pus
 	if st.IntercomID == "" {
 		outcome = OutcomeCreated
 	}
-	err = a.Store.SaveSyncState(ctx, store.KindCompany, orgID, store.SyncState{IntercomID: c.ID, Hash: hash})
+	err = a.Store.SaveSyncState(ctx, store.KindCompany, orgID, want.doneAs(c.ID))
 	return PushResult{IntercomID: c.ID, Outcome: outcome}, err
-}
-
-// companyFields is the company as Intercom should hold it.
-func (a *Activities) companyFields(ctx context.Context, o store.Org) intercom.Fields {
-	return intercom.Fields{
-		"company_id": o.ID,
-		"name":       o.Name,
-		"custom_attributes": map[string]any{
-			"created_at":  o.CreatedAtMs / 1000,
-			"environment": a.Environment,
-		},
-	}
 }
 
 // upsertCompany creates or updates the company (POST /companies is an
@@ -123,7 +110,6 @@ func (a *Activities) deleteCompany(ctx context.Context, orgID string, st store.S
 			return PushResult{}, fmt.Errorf("delete company %s: %w", id, err)
 		}
 	}
-	// Keep the Intercom id: contacts' detach steps still need it.
-	err := a.Store.SaveSyncState(ctx, store.KindCompany, orgID, store.SyncState{IntercomID: id, Deleted: true})
+	err := a.Store.SaveSyncState(ctx, store.KindCompany, orgID, deletedState(id))
 	return PushResult{IntercomID: id, Outcome: outcome}, err
 }
