@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
@@ -45,8 +46,8 @@ func (a *Activities) PrepareBackfill(ctx context.Context, req BackfillPrepareReq
 	if p.Environment == "" {
 		p.Environment = a.Environment
 	}
-	for kind, n := range map[string]*int{
-		store.BackfillOrganizations: &p.Organizations, store.BackfillUsers: &p.Users, store.BackfillInvitations: &p.Invitations,
+	for kind, n := range map[entity.Kind]*int{
+		entity.Organization: &p.Organizations, entity.User: &p.Users, entity.Invitation: &p.Invitations,
 	} {
 		c, err := a.Store.BackfillCount(ctx, kind, req.Filter)
 		if err != nil {
@@ -59,7 +60,7 @@ func (a *Activities) PrepareBackfill(ctx context.Context, req BackfillPrepareReq
 
 // BackfillRangeRequest asks for the next page of a kind of entity.
 type BackfillRangeRequest struct {
-	Kind   string               `json:"kind"`
+	Kind   string               `json:"kind"` // the phase: entity.Kind.Plural()
 	Filter store.BackfillFilter `json:"filter"`
 	After  string               `json:"after"`
 	Limit  int                  `json:"limit"`
@@ -75,7 +76,11 @@ type BackfillRange struct {
 // NextBackfillRange pages through the database in id order (a local
 // activity: one indexed query).
 func (a *Activities) NextBackfillRange(ctx context.Context, req BackfillRangeRequest) (BackfillRange, error) {
-	upTo, n, err := a.Store.BackfillRange(ctx, req.Kind, req.Filter, req.After, req.Limit)
+	kind, err := entity.FromPlural(req.Kind)
+	if err != nil {
+		return BackfillRange{}, err
+	}
+	upTo, n, err := a.Store.BackfillRange(ctx, kind, req.Filter, req.After, req.Limit)
 	return BackfillRange{UpTo: upTo, Count: n}, err
 }
 
@@ -179,7 +184,7 @@ func (a *Activities) ScanCompanies(ctx context.Context, req ScanCompaniesRequest
 
 // BackfillBatchRequest is one range of one kind of entity.
 type BackfillBatchRequest struct {
-	Kind        string               `json:"kind"`
+	Kind        string               `json:"kind"` // the phase: entity.Kind.Plural()
 	Filter      store.BackfillFilter `json:"filter"`
 	After       string               `json:"after"`
 	UpTo        string               `json:"up_to"`
@@ -214,8 +219,8 @@ func (c *BackfillCounts) Add(o BackfillCounts) {
 
 // BackfillChange is a write a backfill made, or in a dry run would make.
 type BackfillChange struct {
-	Kind     string `json:"kind"` // organization, user, invitation
-	EntityID string `json:"entity_id"`
+	Kind     entity.Kind `json:"kind"`
+	EntityID string      `json:"entity_id"`
 	// Action is create, update or delete.
 	Action string `json:"action"`
 	// Fields are the fields that differ from what Intercom holds.
@@ -235,13 +240,6 @@ type BackfillBatchResult struct {
 	Failures []store.BackfillFailure `json:"failures,omitempty"`
 	Changes  []BackfillChange        `json:"changes,omitempty"`
 }
-
-// Kinds of entity in backfill failures and changes.
-const (
-	EntityOrganization = "organization"
-	EntityUser         = "user"
-	EntityInvitation   = "invitation"
-)
 
 // sampleSize bounds the failures and changes a batch reports (the
 // workflow keeps as many in all).
@@ -274,16 +272,14 @@ func (a *Activities) BackfillBatch(ctx context.Context, req BackfillBatchRequest
 		}
 	}
 	stop := heartbeatEvery(ctx, time.Second, func() any { return b.progress() })
-	var err error
-	switch req.Kind {
-	case store.BackfillOrganizations:
+	kind, err := entity.FromPlural(req.Kind)
+	switch kind {
+	case entity.Organization:
 		err = b.organizations(ctx)
-	case store.BackfillUsers:
+	case entity.User:
 		err = b.users(ctx)
-	case store.BackfillInvitations:
+	case entity.Invitation:
 		err = b.invitations(ctx)
-	default:
-		err = fmt.Errorf("unknown backfill kind %q", req.Kind)
 	}
 	stop()
 	if err != nil {
@@ -403,19 +399,19 @@ feed:
 // outcome is what syncing one entity did; change is nil when nothing was
 // (or would be) written.
 type outcome struct {
-	result string // OutcomeCreated, OutcomeUpdated, OutcomeDeleted, OutcomeUnchanged
+	result PushOutcome // created, updated, deleted or unchanged
 	change *BackfillChange
 }
 
 // entity runs one entity's sync and accounts for it. An error Intercom
 // gave for this entity alone (a 4xx) becomes a recorded failure; any
 // other error (Intercom down, the database, the token) stops the batch.
-func (b *batch) entity(ctx context.Context, kind, id string, sync func() (outcome, error)) error {
-	out, err := sync()
+func (b *batch) entity(ctx context.Context, kind entity.Kind, id string, run func() (outcome, error)) error {
+	out, err := run()
 	var failure *store.BackfillFailure
 	switch {
 	case err != nil && entityOnly(ctx, err):
-		b.a.Log.WithField(kind+"_id", id).Errorf("Failed to sync %s %s to Intercom: %v", kind, id, err)
+		b.a.Log.WithField(string(kind)+"_id", id).Errorf("Failed to sync %s %s to Intercom: %v", kind, id, err)
 		failure = &store.BackfillFailure{Kind: kind, EntityID: id, Error: err.Error(), FailedAt: time.Now().UTC()}
 		if err := b.a.Store.RecordBackfillFailure(ctx, b.wfID, kind, id, failure.Error); err != nil {
 			return err
@@ -423,7 +419,7 @@ func (b *batch) entity(ctx context.Context, kind, id string, sync func() (outcom
 	case err != nil:
 		return err
 	case out.change != nil && !b.req.DryRun:
-		b.a.Log.WithFields(map[string]any{kind + "_id": id, "outcome": out.result}).
+		b.a.Log.WithFields(map[string]any{string(kind) + "_id": id, "outcome": out.result}).
 			Infof("Successfully synced %s %s to Intercom", kind, id)
 	}
 

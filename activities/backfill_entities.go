@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
@@ -34,7 +35,7 @@ func (b *batch) organizations(ctx context.Context) error {
 	for i, o := range orgs {
 		ids[i] = o.ID
 	}
-	states, err := b.a.Store.SyncStates(ctx, store.KindCompany, ids)
+	states, err := b.a.Store.SyncStates(ctx, entity.Organization, ids)
 	if err != nil {
 		return err
 	}
@@ -46,7 +47,7 @@ func (b *batch) organizations(ctx context.Context) error {
 	}
 	return b.each(ctx, len(orgs), func(ctx context.Context, i int) error {
 		o := orgs[i]
-		return b.entity(ctx, EntityOrganization, o.ID, func() (outcome, error) {
+		return b.entity(ctx, entity.Organization, o.ID, func() (outcome, error) {
 			return b.organization(ctx, o, states[o.ID], listed)
 		})
 	})
@@ -76,24 +77,24 @@ func (b *batch) organization(ctx context.Context, o store.Org, st store.SyncStat
 	haveID, _ := have["id"].(string)
 	if o.Deleted {
 		if haveID == "" {
-			return b.unchanged(ctx, store.KindCompany, o.ID, st, deletedState(st.IntercomID))
+			return b.unchanged(ctx, entity.Organization, o.ID, st, deletedState(st.IntercomID))
 		}
-		change := &BackfillChange{Kind: EntityOrganization, EntityID: o.ID, Action: "delete"}
+		change := &BackfillChange{Kind: entity.Organization, EntityID: o.ID, Action: "delete"}
 		if b.req.DryRun {
 			return outcome{OutcomeDeleted, change}, nil
 		}
 		if err := a.Intercom.DeleteCompany(ctx, haveID); err != nil && !intercom.IsNotFound(err) {
 			return outcome{}, fmt.Errorf("delete company %s: %w", haveID, err)
 		}
-		return outcome{OutcomeDeleted, change}, a.Store.SaveSyncState(ctx, store.KindCompany, o.ID, deletedState(haveID))
+		return outcome{OutcomeDeleted, change}, a.Store.SaveSyncState(ctx, entity.Organization, o.ID, deletedState(haveID))
 	}
 	t := a.orgCompany(o)
 	fields, want := t.Fields, t.doneAs(haveID)
 	diff := fieldDiff(fields, have)
 	if haveID != "" && len(diff) == 0 {
-		return b.unchanged(ctx, store.KindCompany, o.ID, st, want)
+		return b.unchanged(ctx, entity.Organization, o.ID, st, want)
 	}
-	change := &BackfillChange{Kind: EntityOrganization, EntityID: o.ID, Action: "update", Fields: diff}
+	change := &BackfillChange{Kind: entity.Organization, EntityID: o.ID, Action: "update", Fields: diff}
 	result := OutcomeUpdated
 	if haveID == "" {
 		change.Action, change.Fields, result = "create", nil, OutcomeCreated
@@ -106,7 +107,7 @@ func (b *batch) organization(ctx context.Context, o store.Org, st store.SyncStat
 		return outcome{}, err
 	}
 	want.IntercomID = c.ID
-	return outcome{result, change}, a.Store.SaveSyncState(ctx, store.KindCompany, o.ID, want)
+	return outcome{result, change}, a.Store.SaveSyncState(ctx, entity.Organization, o.ID, want)
 }
 
 func (b *batch) users(ctx context.Context) error {
@@ -128,7 +129,7 @@ func (b *batch) users(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	states, err := b.a.Store.SyncStates(ctx, store.KindContact, ids)
+	states, err := b.a.Store.SyncStates(ctx, entity.User, ids)
 	if err != nil {
 		return err
 	}
@@ -138,7 +139,7 @@ func (b *batch) users(ctx context.Context) error {
 	}
 	return b.each(ctx, len(users), func(ctx context.Context, i int) error {
 		u := users[i]
-		return b.entity(ctx, EntityUser, u.ID, func() (outcome, error) {
+		return b.entity(ctx, entity.User, u.ID, func() (outcome, error) {
 			return b.user(ctx, u, seen[u.ID], states[u.ID], ci)
 		})
 	})
@@ -147,7 +148,7 @@ func (b *batch) users(ctx context.Context) error {
 func (b *batch) user(ctx context.Context, u store.User, seen *intercom.Contact, st store.SyncState, ci *companyIndex) (outcome, error) {
 	a := b.a
 	if u.Deleted {
-		return b.deleteContact(ctx, store.KindContact, EntityUser, u.ID, seen, st)
+		return b.deleteContact(ctx, entity.User, u.ID, seen, st)
 	}
 	invited, err := a.Store.InvitedContactsOf(ctx, u.ID, u.Email)
 	if err != nil {
@@ -157,7 +158,7 @@ func (b *batch) user(ctx context.Context, u store.User, seen *intercom.Contact, 
 		// Taking invited contacts over (adopting one, merging the others'
 		// companies, deleting them) is pushUser's job; force makes it
 		// write everything, as it cannot know what Intercom holds.
-		change := &BackfillChange{Kind: EntityUser, EntityID: u.ID, Action: "update",
+		change := &BackfillChange{Kind: entity.User, EntityID: u.ID, Action: "update",
 			Note: fmt.Sprintf("takes over %d invited contact(s)", len(invited))}
 		if seen == nil {
 			change.Action = "create"
@@ -172,16 +173,17 @@ func (b *batch) user(ctx context.Context, u store.User, seen *intercom.Contact, 
 	}
 	t := a.userContact(u)
 	return b.contact(ctx, contactJob{
-		stateKind: store.KindContact, kind: EntityUser, id: u.ID, externalID: u.ID,
+		kind: entity.User, id: u.ID, externalID: u.ID,
 		fields: t.Fields, orgIDs: u.OrgIDs, seen: seen, st: st, want: t.Done,
 	}, ci)
 }
 
 // contactJob is a contact as it must be in Intercom.
 type contactJob struct {
-	stateKind, kind, id, externalID string
-	fields                          intercom.Fields
-	orgIDs                          []string // organizations whose companies it is attached to
+	kind           entity.Kind
+	id, externalID string
+	fields         intercom.Fields
+	orgIDs         []string // organizations whose companies it is attached to
 	// invited: it carries the invited-user tag, whose id is tagID ("" if
 	// the workspace has no such tag yet).
 	invited  bool
@@ -210,7 +212,7 @@ func (b *batch) contact(ctx context.Context, j contactJob, ci *companyIndex) (ou
 	attach, detach, detachOrgs := ci.plan(j.orgIDs, companies)
 	if j.seen != nil && len(diff) == 0 && len(attach) == 0 && len(detach) == 0 && (tagged || !j.invited) {
 		j.want.IntercomID = j.seen.ID
-		return b.unchanged(ctx, j.stateKind, j.id, j.st, j.want)
+		return b.unchanged(ctx, j.kind, j.id, j.st, j.want)
 	}
 	change := &BackfillChange{Kind: j.kind, EntityID: j.id, Action: "update", Fields: diff, Attach: attach, Detach: detachOrgs}
 	result := OutcomeUpdated
@@ -229,7 +231,7 @@ func (b *batch) contact(ctx context.Context, j contactJob, ci *companyIndex) (ou
 		contactID = j.seen.ID
 	}
 	if j.seen == nil || len(diff) > 0 {
-		var how string
+		var how PushOutcome
 		err := a.withAttributes(ctx, "contact", func() error {
 			if j.seen != nil {
 				c, err := a.Intercom.UpdateContact(ctx, j.seen.ID, j.fields)
@@ -286,7 +288,7 @@ func (b *batch) contact(ctx context.Context, j contactJob, ci *companyIndex) (ou
 		}
 	}
 	j.want.IntercomID = contactID
-	return outcome{result, change}, a.Store.SaveSyncState(ctx, j.stateKind, j.id, j.want)
+	return outcome{result, change}, a.Store.SaveSyncState(ctx, j.kind, j.id, j.want)
 }
 
 // attach attaches the contact to the organization's company. A company
@@ -315,15 +317,15 @@ func (b *batch) attach(ctx context.Context, ci *companyIndex, contactID, orgID s
 
 // deleteContact makes sure the contact of a deleted user or revoked
 // invitation is gone.
-func (b *batch) deleteContact(ctx context.Context, stateKind, kind, id string, seen *intercom.Contact, st store.SyncState) (outcome, error) {
+func (b *batch) deleteContact(ctx context.Context, kind entity.Kind, id string, seen *intercom.Contact, st store.SyncState) (outcome, error) {
 	if seen == nil {
-		return b.unchanged(ctx, stateKind, id, st, deletedState(st.IntercomID))
+		return b.unchanged(ctx, kind, id, st, deletedState(st.IntercomID))
 	}
 	change := &BackfillChange{Kind: kind, EntityID: id, Action: "delete"}
 	if b.req.DryRun {
 		return outcome{OutcomeDeleted, change}, nil
 	}
-	_, err := b.a.deleteContacts(ctx, stateKind, id, []string{seen.ID})
+	_, err := b.a.deleteContacts(ctx, kind, id, []string{seen.ID})
 	return outcome{OutcomeDeleted, change}, err
 }
 
@@ -347,7 +349,7 @@ func (b *batch) invitations(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	states, err := b.a.Store.SyncStates(ctx, store.KindInvitation, ids)
+	states, err := b.a.Store.SyncStates(ctx, entity.Invitation, ids)
 	if err != nil {
 		return err
 	}
@@ -362,7 +364,7 @@ func (b *batch) invitations(ctx context.Context) error {
 	}
 	return b.each(ctx, len(invs), func(ctx context.Context, i int) error {
 		inv := invs[i]
-		return b.entity(ctx, EntityInvitation, inv.ID, func() (outcome, error) {
+		return b.entity(ctx, entity.Invitation, inv.ID, func() (outcome, error) {
 			return b.invitation(ctx, inv, seen[InvitedExternalID(inv.ID)], states[inv.ID], ci, tagID)
 		})
 	})
@@ -375,7 +377,7 @@ func (b *batch) invitations(ctx context.Context) error {
 func (b *batch) invitation(ctx context.Context, inv store.BackfillInvitation, seen *intercom.Contact, st store.SyncState, ci *companyIndex, tagID string) (outcome, error) {
 	a := b.a
 	if st.Deleted || inv.Status == store.InvitationRevoked {
-		return b.deleteContact(ctx, store.KindInvitation, EntityInvitation, inv.ID, seen, st)
+		return b.deleteContact(ctx, entity.Invitation, inv.ID, seen, st)
 	}
 	if inv.PersonUserID != "" || inv.Status == store.InvitationAccepted {
 		if seen == nil || inv.PersonUserID == "" {
@@ -383,7 +385,7 @@ func (b *batch) invitation(ctx context.Context, inv store.BackfillInvitation, se
 			// arrives.
 			return outcome{result: OutcomeUnchanged}, nil
 		}
-		change := &BackfillChange{Kind: EntityInvitation, EntityID: inv.ID, Action: "update",
+		change := &BackfillChange{Kind: entity.Invitation, EntityID: inv.ID, Action: "update",
 			Note: "taken over by user " + inv.PersonUserID}
 		if b.req.DryRun {
 			return outcome{OutcomeUpdated, change}, nil
@@ -391,7 +393,7 @@ func (b *batch) invitation(ctx context.Context, inv store.BackfillInvitation, se
 		if st.IntercomID != seen.ID {
 			// The user's push finds invited contacts through the sync state.
 			st.IntercomID = seen.ID
-			if err := a.Store.SaveSyncState(ctx, store.KindInvitation, inv.ID, st); err != nil {
+			if err := a.Store.SaveSyncState(ctx, entity.Invitation, inv.ID, st); err != nil {
 				return outcome{}, err
 			}
 		}
@@ -406,7 +408,7 @@ func (b *batch) invitation(ctx context.Context, inv store.BackfillInvitation, se
 		orgIDs = []string{inv.OrgID}
 	}
 	return b.contact(ctx, contactJob{
-		stateKind: store.KindInvitation, kind: EntityInvitation, id: inv.ID, externalID: InvitedExternalID(inv.ID),
+		kind: entity.Invitation, id: inv.ID, externalID: InvitedExternalID(inv.ID),
 		fields: t.Fields, orgIDs: orgIDs, invited: true, tagID: tagID, seen: seen, st: st, want: t.Done,
 	}, ci)
 }
@@ -452,7 +454,7 @@ func (b *batch) companiesOf(ctx context.Context, c *intercom.Contact) ([]string,
 
 // unchanged records what Intercom holds as the entity's sync state when
 // it says otherwise (a write to the database, none to Intercom).
-func (b *batch) unchanged(ctx context.Context, kind, id string, have, want store.SyncState) (outcome, error) {
+func (b *batch) unchanged(ctx context.Context, kind entity.Kind, id string, have, want store.SyncState) (outcome, error) {
 	if b.req.DryRun || sameState(have, want) {
 		return outcome{result: OutcomeUnchanged}, nil
 	}
@@ -477,7 +479,7 @@ type companyIndex struct {
 
 func (b *batch) companyIndex(ctx context.Context, orgIDs, companyIDs []string) (*companyIndex, error) {
 	slices.Sort(orgIDs)
-	states, err := b.a.Store.SyncStates(ctx, store.KindCompany, slices.Compact(orgIDs))
+	states, err := b.a.Store.SyncStates(ctx, entity.Organization, slices.Compact(orgIDs))
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/clerksim"
 	"github.com/intercom-sync/intercom-sync/internal/contract"
 	"github.com/intercom-sync/intercom-sync/internal/emulator"
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
@@ -26,9 +27,9 @@ import (
 const testWorkflowID = "default-test-workflow-id"
 
 // backfill runs one batch over every entity of kind.
-func (f *fixture) backfill(kind string, dryRun bool) (activities.BackfillBatchResult, error) {
+func (f *fixture) backfill(kind entity.Kind, dryRun bool) (activities.BackfillBatchResult, error) {
 	v, err := f.env.ExecuteActivity(f.acts.BackfillBatch, activities.BackfillBatchRequest{
-		Kind: kind, After: "", UpTo: "\U0010FFFF", Environment: "test", DryRun: dryRun,
+		Kind: kind.Plural(), After: "", UpTo: "\U0010FFFF", Environment: "test", DryRun: dryRun,
 	})
 	if err != nil {
 		return activities.BackfillBatchResult{}, err
@@ -37,7 +38,7 @@ func (f *fixture) backfill(kind string, dryRun bool) (activities.BackfillBatchRe
 	return res, v.Get(&res)
 }
 
-func (f *fixture) mustBackfill(kind string) activities.BackfillBatchResult {
+func (f *fixture) mustBackfill(kind entity.Kind) activities.BackfillBatchResult {
 	f.t.Helper()
 	res, err := f.backfill(kind, false)
 	if err != nil {
@@ -75,12 +76,12 @@ func (f *fixture) contactIDs() []string {
 func TestBackfillBatchResumesFromItsHeartbeat(t *testing.T) {
 	f := newFixture(t, emulator.Options{})
 	users := f.seedUsers(4)
-	f.mustBackfill(store.BackfillOrganizations)
+	f.mustBackfill(entity.Organization)
 	f.env.SetHeartbeatDetails(map[string]any{
 		"done":   []string{users[0].ID, users[2].ID},
 		"result": map[string]any{"done": 2, "created": 2},
 	})
-	res := f.mustBackfill(store.BackfillUsers)
+	res := f.mustBackfill(entity.User)
 	if got := fmt.Sprint(f.contactIDs()); got != fmt.Sprint([]string{users[1].ID, users[3].ID}) {
 		t.Fatalf("contacts after the resumed batch: %s, want only the two not done", got)
 	}
@@ -97,8 +98,8 @@ func TestBackfillBatchRecordsAnEntityIntercomRefuses(t *testing.T) {
 	bad := users[1]
 	bad.Email, bad.UpdatedAtMs = "not-an-email", bad.UpdatedAtMs+1
 	f.apply("bad", clerksim.UserEvent(clerk.UserUpdated, bad))
-	f.mustBackfill(store.BackfillOrganizations)
-	res := f.mustBackfill(store.BackfillUsers)
+	f.mustBackfill(entity.Organization)
+	res := f.mustBackfill(entity.User)
 	if res.Done != 3 || res.Created != 2 || res.Failed != 1 || len(res.Failures) != 1 || res.Failures[0].EntityID != bad.ID {
 		t.Fatalf("batch result %+v, failures %+v", res.BackfillCounts, res.Failures)
 	}
@@ -106,12 +107,12 @@ func TestBackfillBatchRecordsAnEntityIntercomRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(failures) != 1 || failures[0].Kind != activities.EntityUser || failures[0].EntityID != bad.ID ||
+	if len(failures) != 1 || failures[0].Kind != entity.User || failures[0].EntityID != bad.ID ||
 		!strings.Contains(failures[0].Error, "400 Email address is invalid") {
 		t.Fatalf("recorded failures %+v", failures)
 	}
 	writes := f.writes()
-	res = f.mustBackfill(store.BackfillUsers)
+	res = f.mustBackfill(entity.User)
 	if res.Unchanged != 2 || res.Failed != 1 {
 		t.Fatalf("second batch %+v", res.BackfillCounts)
 	}
@@ -127,7 +128,7 @@ func TestBackfillBatchFailsOnAWrongToken(t *testing.T) {
 	srv := httptest.NewServer(emulator.New(emulator.Options{Token: "right"}))
 	t.Cleanup(srv.Close)
 	f.acts.Intercom = intercom.New(intercom.Options{BaseURL: srv.URL, Token: "wrong"})
-	_, err := f.backfill(store.BackfillUsers, false)
+	_, err := f.backfill(entity.User, false)
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeAuth || !appErr.NonRetryable() {
 		t.Fatalf("batch error = %v, want a non-retryable %s", err, activities.ErrTypeAuth)
@@ -141,8 +142,8 @@ func TestBackfillBatchWaitsOutTheRateLimit(t *testing.T) {
 	f := newFixture(t, emulator.Options{RateLimitPerMinute: 60}) // 10 calls per 10 s
 	f.seedUsers(4)
 	start := time.Now()
-	f.mustBackfill(store.BackfillOrganizations)
-	res := f.mustBackfill(store.BackfillUsers)
+	f.mustBackfill(entity.Organization)
+	res := f.mustBackfill(entity.User)
 	c := f.em.Snapshot().Counters
 	t.Logf("%s, %+v", time.Since(start), c)
 	if res.Created != 4 || res.Failed != 0 || len(f.contactIDs()) != 4 {
@@ -161,9 +162,9 @@ func TestBackfillInvitationThenSignUp(t *testing.T) {
 	f.apply("org", clerksim.OrgEvent(clerk.OrgCreated, org))
 	inv := clerksim.Invitation{ID: "orginv_1", OrgID: org.ID, Email: "ada@example.com", Status: "pending", CreatedAtMs: 1, UpdatedAtMs: 1}
 	f.apply("inv", clerksim.InvitationEvent(clerk.InvitationCreated, inv))
-	f.mustBackfill(store.BackfillOrganizations)
-	f.mustBackfill(store.BackfillUsers)
-	if res := f.mustBackfill(store.BackfillInvitations); res.Created != 1 {
+	f.mustBackfill(entity.Organization)
+	f.mustBackfill(entity.User)
+	if res := f.mustBackfill(entity.Invitation); res.Created != 1 {
 		t.Fatalf("invitations batch %+v", res.BackfillCounts)
 	}
 	snap := f.em.Snapshot()
@@ -172,13 +173,13 @@ func TestBackfillInvitationThenSignUp(t *testing.T) {
 		t.Fatalf("invited contact = %+v", snap.Contacts)
 	}
 	writes := f.writes()
-	if res := f.mustBackfill(store.BackfillInvitations); res.Unchanged != 1 || f.writes() != writes {
+	if res := f.mustBackfill(entity.Invitation); res.Unchanged != 1 || f.writes() != writes {
 		t.Fatalf("second invitations batch %+v, %d writes", res.BackfillCounts, f.writes()-writes)
 	}
 
 	f.apply("user", clerksim.UserEvent(clerk.UserCreated, user)) // ada@example.com
-	f.mustBackfill(store.BackfillUsers)
-	f.mustBackfill(store.BackfillInvitations)
+	f.mustBackfill(entity.User)
+	f.mustBackfill(entity.Invitation)
 	snap = f.em.Snapshot()
 	if len(snap.Contacts) != 1 {
 		t.Fatalf("%d contacts after sign-up, want the invited one taken over", len(snap.Contacts))
@@ -198,8 +199,8 @@ func TestBackfillReadsAreValidCalls(t *testing.T) {
 	ctx := context.Background()
 	ic := intercom.New(intercom.Options{BaseURL: f.emURL, Token: "tok",
 		Transport: contract.NewValidatingTransport(t, http.DefaultTransport)})
-	f.mustBackfill(store.BackfillOrganizations)
-	f.mustBackfill(store.BackfillUsers)
+	f.mustBackfill(entity.Organization)
+	f.mustBackfill(entity.User)
 	list, err := ic.ListCompanies(ctx, 1, intercom.MaxCompaniesPerPage)
 	if err != nil || list.TotalCount != 1 || list.Pages.TotalPages != 1 || list.Data[0].CompanyID != org.ID {
 		t.Fatalf("ListCompanies = %+v, %v", list, err)
@@ -228,19 +229,18 @@ func TestPushAndBackfillRecordTheSameSyncState(t *testing.T) {
 		f.apply("inv", clerksim.InvitationEvent(clerk.InvitationCreated, inv))
 	}
 	entities := []struct {
-		push      func(*fixture) any
-		kind      string // backfill phase
-		stateKind string
-		id        string
+		push func(*fixture) any
+		kind entity.Kind
+		id   string
 	}{
-		{func(f *fixture) any { return f.acts.PushOrg }, store.BackfillOrganizations, store.KindCompany, org.ID},
-		{func(f *fixture) any { return f.acts.PushUser }, store.BackfillUsers, store.KindContact, user.ID},
-		{func(f *fixture) any { return f.acts.PushInvitation }, store.BackfillInvitations, store.KindInvitation, inv.ID},
+		{func(f *fixture) any { return f.acts.PushOrg }, entity.Organization, org.ID},
+		{func(f *fixture) any { return f.acts.PushUser }, entity.User, user.ID},
+		{func(f *fixture) any { return f.acts.PushInvitation }, entity.Invitation, inv.ID},
 	}
 	states := func(f *fixture) []store.SyncState {
 		var all []store.SyncState
 		for _, e := range entities {
-			st, err := f.acts.Store.SyncState(context.Background(), e.stateKind, e.id)
+			st, err := f.acts.Store.SyncState(context.Background(), e.kind, e.id)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -40,22 +40,23 @@ func (a *Activities) ClaimNotification(ctx context.Context, n Notification) (boo
 	return first, nil
 }
 
-// EnrichResult says what an enrichment did. Outcome is one of the Enrich*
-// constants.
+// EnrichResult says what an enrichment did.
 type EnrichResult struct {
-	ContactID    string `json:"contact_id"`
-	Outcome      string `json:"outcome"`
-	MemberNumber string `json:"member_number,omitempty"`
+	ContactID    string        `json:"contact_id"`
+	Outcome      EnrichOutcome `json:"outcome"`
+	MemberNumber string        `json:"member_number,omitempty"`
 }
 
-// Enrichment outcomes.
+// EnrichOutcome is what an enrichment did.
+type EnrichOutcome string
+
 const (
-	EnrichEnriched        = "enriched"          // the contact now carries the member's data
-	EnrichAlreadyEnriched = "already_enriched"  // it had a member_number: left alone
-	EnrichNoEmail         = "no_email"          // nothing to look the member up by
-	EnrichNotFound        = "not_found"         // no Active or Retired member has the email
-	EnrichContactGone     = "contact_not_found" // deleted or merged away in Intercom
-	EnrichDuplicate       = "duplicate"         // a redelivered notification (set by the workflow)
+	EnrichEnriched        EnrichOutcome = "enriched"          // the contact now carries the member's data
+	EnrichAlreadyEnriched EnrichOutcome = "already_enriched"  // it had a member_number: left alone
+	EnrichNoEmail         EnrichOutcome = "no_email"          // nothing to look the member up by
+	EnrichNotFound        EnrichOutcome = "not_found"         // no Active or Retired member has the email
+	EnrichContactGone     EnrichOutcome = "contact_not_found" // deleted or merged away in Intercom
+	EnrichDuplicate       EnrichOutcome = "duplicate"         // a redelivered notification (set by the workflow)
 )
 
 // RNAV is the region and facility written for retired members: they no

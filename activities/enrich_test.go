@@ -83,7 +83,7 @@ func (f *fixture) enrich(contactID string) (activities.EnrichResult, error) {
 	return res, v.Get(&res)
 }
 
-func (f *fixture) mustEnrich(contactID, wantOutcome string) activities.EnrichResult {
+func (f *fixture) mustEnrich(contactID string, wantOutcome activities.EnrichOutcome) activities.EnrichResult {
 	f.t.Helper()
 	res, err := f.enrich(contactID)
 	if err != nil {
@@ -229,7 +229,7 @@ func TestEnrichStops(t *testing.T) {
 	cases := []struct {
 		name    string
 		contact emulator.Contact
-		outcome string
+		outcome activities.EnrichOutcome
 	}{
 		// Leads: they may share an email, users may not.
 		{"already enriched", emulator.Contact{Role: "lead", Email: "ada.lovelace@example.com",

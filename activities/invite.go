@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
@@ -19,9 +20,6 @@ const (
 	StatusInvited = "invited"
 	StatusActive  = "active"
 )
-
-// OutcomeConverted: the user's contact is the former invited contact.
-const OutcomeConverted = "converted"
 
 // InvitedExternalID is the external_id of an invitation's invited contact.
 func InvitedExternalID(invitationID string) string { return "invitation_" + invitationID }
@@ -47,7 +45,7 @@ func (a *Activities) pushInvitation(ctx context.Context, invID string, force boo
 	if err != nil {
 		return PushResult{}, err
 	}
-	st, err := a.Store.SyncState(ctx, store.KindInvitation, invID)
+	st, err := a.Store.SyncState(ctx, entity.Invitation, invID)
 	if err != nil {
 		return PushResult{}, err
 	}
@@ -58,7 +56,7 @@ func (a *Activities) pushInvitation(ctx context.Context, invID string, force boo
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeAbsent}, nil
 	}
 	if inv.Status == store.InvitationRevoked {
-		return a.pushDelete(ctx, store.KindInvitation, invID, InvitedExternalID(invID), st)
+		return a.pushDelete(ctx, entity.Invitation, invID, InvitedExternalID(invID), st)
 	}
 	userID, err := a.Store.PersonUserID(ctx, inv)
 	if err != nil {
@@ -74,7 +72,8 @@ func (a *Activities) pushInvitation(ctx context.Context, invID string, force boo
 	if st.Hash == want.Done.Hash && st.IntercomID != "" && !force {
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeUnchanged}, nil
 	}
-	var contactID, outcome string
+	var contactID string
+	var outcome PushOutcome
 	err = a.withAttributes(ctx, "contact", func() (err error) {
 		contactID, outcome, err = a.upsertContact(ctx, st.IntercomID, InvitedExternalID(invID), want.Fields)
 		return err
@@ -85,7 +84,7 @@ func (a *Activities) pushInvitation(ctx context.Context, invID string, force boo
 	// Record the contact at once: if the person signs up while the rest of
 	// this push runs, their sync must find it to absorb it.
 	st.IntercomID = contactID
-	if err := a.Store.SaveSyncState(ctx, store.KindInvitation, invID, st); err != nil {
+	if err := a.Store.SaveSyncState(ctx, entity.Invitation, invID, st); err != nil {
 		return PushResult{}, err
 	}
 	if err := a.tagInvited(ctx, contactID); err != nil {
@@ -100,7 +99,7 @@ func (a *Activities) pushInvitation(ctx context.Context, invID string, force boo
 			return PushResult{}, fmt.Errorf("attach contact %s to company %s: %w", contactID, companyID, err)
 		}
 	}
-	if err := a.Store.SaveSyncState(ctx, store.KindInvitation, invID, want.doneAs(contactID)); err != nil {
+	if err := a.Store.SaveSyncState(ctx, entity.Invitation, invID, want.doneAs(contactID)); err != nil {
 		return PushResult{}, err
 	}
 	// The person may have signed up while this ran; then their sync must
@@ -157,7 +156,7 @@ func (a *Activities) absorbInvitedContacts(ctx context.Context, contactID string
 				return fmt.Errorf("delete invited contact %s: %w", inv.ContactID, err)
 			}
 		}
-		err := a.Store.SaveSyncState(ctx, store.KindInvitation, inv.InvitationID, deletedState(inv.ContactID))
+		err := a.Store.SaveSyncState(ctx, entity.Invitation, inv.InvitationID, deletedState(inv.ContactID))
 		if err != nil {
 			return err
 		}

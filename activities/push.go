@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
@@ -20,22 +21,23 @@ type PushRequest struct {
 
 // PushResult says what a push did.
 type PushResult struct {
-	IntercomID string `json:"intercom_id,omitempty"`
-	// Outcome is one of "created", "updated", "converted", "deleted",
-	// "unchanged", "absent" (nothing to push: the entity is unknown, or
-	// already gone).
-	Outcome string `json:"outcome"`
+	IntercomID string      `json:"intercom_id,omitempty"`
+	Outcome    PushOutcome `json:"outcome"`
 	// RefreshUser names a user whose sync must run next (an invitation
 	// whose person is now a user).
 	RefreshUser string `json:"refresh_user,omitempty"`
 }
 
+// PushOutcome is what a push (or a backfill, for one entity) did.
+type PushOutcome string
+
 const (
-	OutcomeCreated   = "created"
-	OutcomeUpdated   = "updated"
-	OutcomeDeleted   = "deleted"
-	OutcomeUnchanged = "unchanged"
-	OutcomeAbsent    = "absent"
+	OutcomeCreated   PushOutcome = "created"
+	OutcomeUpdated   PushOutcome = "updated"
+	OutcomeConverted PushOutcome = "converted" // the user's contact is the former invited contact
+	OutcomeDeleted   PushOutcome = "deleted"
+	OutcomeUnchanged PushOutcome = "unchanged"
+	OutcomeAbsent    PushOutcome = "absent" // nothing to push: the entity is unknown, or already gone
 )
 
 // PushUser makes the user's Intercom contact match the database: created or
@@ -74,12 +76,12 @@ func (a *Activities) pushUser(ctx context.Context, userID string, force bool) (P
 	if err != nil {
 		return PushResult{}, err
 	}
-	st, err := a.Store.SyncState(ctx, store.KindContact, userID)
+	st, err := a.Store.SyncState(ctx, entity.User, userID)
 	if err != nil {
 		return PushResult{}, err
 	}
 	if u.Deleted {
-		return a.pushDelete(ctx, store.KindContact, userID, userID, st)
+		return a.pushDelete(ctx, entity.User, userID, userID, st)
 	}
 
 	want := a.userContact(u)
@@ -105,10 +107,11 @@ func (a *Activities) pushUser(ctx context.Context, userID string, force bool) (P
 	// Each step records its progress, so an attempt retried after a
 	// failure (a 429 or 500 half-way) resumes where the last one stopped
 	// instead of repeating every call.
-	save := func() error { return a.Store.SaveSyncState(ctx, store.KindContact, userID, st) }
+	save := func() error { return a.Store.SaveSyncState(ctx, entity.User, userID, st) }
 	outcome := OutcomeUpdated
 	if st.FieldsHash != want.Done.FieldsHash || st.IntercomID == "" || st.Deleted {
-		var contactID, how string
+		var contactID string
+		var how PushOutcome
 		err := a.withAttributes(ctx, "contact", func() (err error) {
 			contactID, how, err = a.upsertUserContact(ctx, st.IntercomID, userID, fields, invited)
 			return err
@@ -151,7 +154,7 @@ func (a *Activities) pushUser(ctx context.Context, userID string, force bool) (P
 		if slices.Contains(u.OrgIDs, orgID) {
 			continue
 		}
-		cst, err := a.Store.SyncState(ctx, store.KindCompany, orgID)
+		cst, err := a.Store.SyncState(ctx, entity.Organization, orgID)
 		if err != nil {
 			return PushResult{}, err
 		}
@@ -174,7 +177,7 @@ func (a *Activities) pushUser(ctx context.Context, userID string, force bool) (P
 // upsertUserContact is upsertContact for a user, except that a user with
 // no contact yet takes over their oldest invited contact instead of
 // getting a second one.
-func (a *Activities) upsertUserContact(ctx context.Context, knownID, userID string, f intercom.Fields, invited []store.InvitedContact) (string, string, error) {
+func (a *Activities) upsertUserContact(ctx context.Context, knownID, userID string, f intercom.Fields, invited []store.InvitedContact) (string, PushOutcome, error) {
 	if knownID == "" && len(invited) > 0 {
 		found, err := a.Intercom.FindContactByExternalID(ctx, userID)
 		if err != nil {
@@ -199,7 +202,7 @@ func (a *Activities) upsertUserContact(ctx context.Context, knownID, userID stri
 // external_id, and updates it; otherwise creates it. A 409 on create (the
 // search index lags behind writes) names the existing contact, which is
 // then updated.
-func (a *Activities) upsertContact(ctx context.Context, knownID, externalID string, f intercom.Fields) (string, string, error) {
+func (a *Activities) upsertContact(ctx context.Context, knownID, externalID string, f intercom.Fields) (string, PushOutcome, error) {
 	if knownID != "" {
 		c, err := a.Intercom.UpdateContact(ctx, knownID, f)
 		if err == nil {
@@ -227,7 +230,7 @@ func (a *Activities) upsertContact(ctx context.Context, knownID, externalID stri
 // createContact creates the contact, or updates the one a 409 names (the
 // contact exists but search did not show it, or another contact has the
 // user's email).
-func (a *Activities) createContact(ctx context.Context, externalID string, f intercom.Fields) (string, string, error) {
+func (a *Activities) createContact(ctx context.Context, externalID string, f intercom.Fields) (string, PushOutcome, error) {
 	c, err := a.Intercom.CreateContact(ctx, f)
 	if err == nil {
 		return c.ID, OutcomeCreated, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
@@ -25,7 +26,7 @@ func (a *Activities) pushOrg(ctx context.Context, orgID string, force bool) (Pus
 	if err != nil {
 		return PushResult{}, err
 	}
-	st, err := a.Store.SyncState(ctx, store.KindCompany, orgID)
+	st, err := a.Store.SyncState(ctx, entity.Organization, orgID)
 	if err != nil {
 		return PushResult{}, err
 	}
@@ -44,7 +45,7 @@ func (a *Activities) pushOrg(ctx context.Context, orgID string, force bool) (Pus
 	if st.IntercomID == "" {
 		outcome = OutcomeCreated
 	}
-	err = a.Store.SaveSyncState(ctx, store.KindCompany, orgID, want.doneAs(c.ID))
+	err = a.Store.SaveSyncState(ctx, entity.Organization, orgID, want.doneAs(c.ID))
 	return PushResult{IntercomID: c.ID, Outcome: outcome}, err
 }
 
@@ -67,7 +68,7 @@ func (a *Activities) upsertCompany(ctx context.Context, orgID string, fields int
 // membership can be synced before its organization's own event). It
 // returns "" for a deleted organization.
 func (a *Activities) ensureCompany(ctx context.Context, orgID string) (string, error) {
-	st, err := a.Store.SyncState(ctx, store.KindCompany, orgID)
+	st, err := a.Store.SyncState(ctx, entity.Organization, orgID)
 	if err != nil {
 		return "", err
 	}
@@ -110,6 +111,6 @@ func (a *Activities) deleteCompany(ctx context.Context, orgID string, st store.S
 			return PushResult{}, fmt.Errorf("delete company %s: %w", id, err)
 		}
 	}
-	err := a.Store.SaveSyncState(ctx, store.KindCompany, orgID, deletedState(id))
+	err := a.Store.SaveSyncState(ctx, entity.Organization, orgID, deletedState(id))
 	return PushResult{IntercomID: id, Outcome: outcome}, err
 }

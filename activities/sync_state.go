@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/intercom-sync/intercom-sync/internal/clerk"
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
@@ -105,7 +106,7 @@ func hashOf(parts ...any) string {
 // user or of a revoked invitation. It deletes each of ids (a 404 means
 // already gone, which is the goal) and records the entity's sync state as
 // deleted, keeping the first id. It reports whether it deleted any.
-func (a *Activities) deleteContacts(ctx context.Context, kind, entityID string, ids []string) (deleted bool, err error) {
+func (a *Activities) deleteContacts(ctx context.Context, kind entity.Kind, entityID string, ids []string) (deleted bool, err error) {
 	for _, id := range ids {
 		err := a.Intercom.DeleteContact(ctx, id)
 		if err == nil {
@@ -124,7 +125,7 @@ func (a *Activities) deleteContacts(ctx context.Context, kind, entityID string, 
 // pushDelete is a push's delete: the contact it recorded, and any other
 // that external_id finds (pushed by an earlier deployment, or by a push
 // that did not live to record it).
-func (a *Activities) pushDelete(ctx context.Context, kind, entityID, externalID string, st store.SyncState) (PushResult, error) {
+func (a *Activities) pushDelete(ctx context.Context, kind entity.Kind, entityID, externalID string, st store.SyncState) (PushResult, error) {
 	if st.Deleted {
 		return PushResult{IntercomID: st.IntercomID, Outcome: OutcomeAbsent}, nil
 	}

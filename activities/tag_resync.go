@@ -89,11 +89,10 @@ type ResyncContactRequest struct {
 type ResyncPlan struct {
 	// Outcome is ResyncReady, or why there is nothing to do (the member
 	// changed in the member database since the lookup).
-	Outcome   string `json:"outcome"`
-	ContactID string `json:"contact_id,omitempty"`
-	// How the contact was found: ContactCreated, ContactConverted (a lead
-	// became the user) or ContactExisting.
-	How string `json:"how,omitempty"`
+	Outcome   ResyncOutcome `json:"outcome"`
+	ContactID string        `json:"contact_id,omitempty"`
+	// How the contact was found.
+	How ContactOrigin `json:"how,omitempty"`
 	// FieldsWritten: the member data was written while making the
 	// contact, so no update is needed unless something was folded in.
 	FieldsWritten bool     `json:"fields_written,omitempty"`
@@ -101,20 +100,40 @@ type ResyncPlan struct {
 	ArchiveUsers  []string `json:"archive_users,omitempty"`
 }
 
-// Outcomes of the re-sync steps.
+// ResyncOutcome is what a tag-based re-sync came to: the plan's and the
+// contact update's outcome (set here), and the workflow's (TagResync).
+// Every one but ResyncSynced leaves the tag on the conversation, so the
+// agent sees the re-sync did not happen.
+type ResyncOutcome string
+
 const (
-	ResyncReady          = "ready"
-	ResyncMemberNotFound = "member_not_found"
-	ResyncMemberNoEmail  = "member_has_no_email"
+	ResyncReady          ResyncOutcome = "ready" // a step's: go on
+	ResyncMemberNotFound ResyncOutcome = "member_not_found"
+	ResyncMemberNoEmail  ResyncOutcome = "member_has_no_email"
 
-	ContactCreated   = "created"
-	ContactConverted = "converted"
-	ContactExisting  = "existing"
+	ResyncSynced               ResyncOutcome = "synced"
+	ResyncNoMemberNumber       ResyncOutcome = "no_member_number"
+	ResyncConversationNotFound ResyncOutcome = "conversation_not_found"
+	ResyncDuplicate            ResyncOutcome = "duplicate" // a redelivered notification
+)
 
-	MergedLead   = "merged"
-	ArchivedUser = "archived"
-	TagRemoved   = "removed"
-	AlreadyDone  = "already_done" // merged, archived or removed before (e.g. by an earlier attempt)
+// ContactOrigin is how the re-sync found the member's contact.
+type ContactOrigin string
+
+const (
+	ContactCreated   ContactOrigin = "created"
+	ContactConverted ContactOrigin = "converted" // a lead became the user
+	ContactExisting  ContactOrigin = "existing"
+)
+
+// StepOutcome is what one fold-in step (merge, archive, untag) did.
+type StepOutcome string
+
+const (
+	MergedLead   StepOutcome = "merged"
+	ArchivedUser StepOutcome = "archived"
+	TagRemoved   StepOutcome = "removed"
+	AlreadyDone  StepOutcome = "already_done" // merged, archived or removed before (e.g. by an earlier attempt)
 )
 
 // Error types of the re-sync's non-retryable failures.
@@ -217,7 +236,7 @@ func (a *Activities) prepareResyncContact(ctx context.Context, number string) (R
 
 // resyncMember reads the member again (the workflow's lookup only said the
 // member exists: their data stays out of the history).
-func (a *Activities) resyncMember(ctx context.Context, number string) (members.Member, string, error) {
+func (a *Activities) resyncMember(ctx context.Context, number string) (members.Member, ResyncOutcome, error) {
 	m, err := a.Members.FindByNumber(ctx, number)
 	if errors.Is(err, members.ErrNotFound) {
 		return m, ResyncMemberNotFound, nil
@@ -287,7 +306,7 @@ const maxConflictHops = 3
 
 // createUser creates the user; a 409 means a contact with the email exists
 // that search did not show, and that one is made the user instead.
-func (a *Activities) createUser(ctx context.Context, fields intercom.Fields) (string, string, error) {
+func (a *Activities) createUser(ctx context.Context, fields intercom.Fields) (string, ContactOrigin, error) {
 	var created *intercom.Contact
 	err := a.withAttributes(ctx, "contact", func() (err error) {
 		created, err = a.Intercom.CreateContact(ctx, fields)
@@ -314,7 +333,7 @@ func (a *Activities) createUser(ctx context.Context, fields intercom.Fields) (st
 // becomes a user; a user is just updated). A 409 names a user with the
 // email that search did not show: that one gets the data instead, and the
 // contact at hand is left for the next run to fold in.
-func (a *Activities) makeUser(ctx context.Context, id string, fields intercom.Fields) (string, string, error) {
+func (a *Activities) makeUser(ctx context.Context, id string, fields intercom.Fields) (string, ContactOrigin, error) {
 	for hop := 0; ; hop++ {
 		err := a.withAttributes(ctx, "contact", func() error {
 			_, err := a.Intercom.UpdateContact(ctx, id, fields)
@@ -356,7 +375,7 @@ type MergeRequest struct {
 // (its answer lost), the lead is gone (404): that counts as done. A user
 // that is gone is a failure no retry can fix: the plan is stale, and the
 // agent's next tag makes a new one.
-func (a *Activities) MergeLeadIntoUser(ctx context.Context, req MergeRequest) (string, error) {
+func (a *Activities) MergeLeadIntoUser(ctx context.Context, req MergeRequest) (StepOutcome, error) {
 	log := a.Log.WithFields(logrus.Fields{"lead_id": req.From, "contact_id": req.Into})
 	_, err := a.Intercom.MergeContacts(ctx, req.From, req.Into)
 	if err == nil {
@@ -383,7 +402,7 @@ func (a *Activities) MergeLeadIntoUser(ctx context.Context, req MergeRequest) (s
 // ArchiveDuplicateUser is POST /contacts/{id}/archive for a user that
 // duplicates the survivor. Archiving twice is harmless; a contact that is
 // gone (404) counts as done.
-func (a *Activities) ArchiveDuplicateUser(ctx context.Context, id string) (string, error) {
+func (a *Activities) ArchiveDuplicateUser(ctx context.Context, id string) (StepOutcome, error) {
 	err := a.Intercom.ArchiveContact(ctx, id)
 	if intercom.IsNotFound(err) {
 		return AlreadyDone, nil
@@ -400,7 +419,7 @@ func (a *Activities) ArchiveDuplicateUser(ctx context.Context, id string) (strin
 // the same data twice leaves the same contact. The member is read again,
 // so the contact gets the newest data even on a retry hours later; a
 // member gone meanwhile is the outcome ResyncMemberNotFound.
-func (a *Activities) UpdateResyncContact(ctx context.Context, req ResyncContactRequest) (string, error) {
+func (a *Activities) UpdateResyncContact(ctx context.Context, req ResyncContactRequest) (ResyncOutcome, error) {
 	m, outcome, err := a.resyncMember(ctx, req.MemberNumber)
 	if err != nil || outcome != ResyncReady {
 		return outcome, err
@@ -439,7 +458,7 @@ type UntagRequest struct {
 // looks whether the tag is still on the conversation, so a DELETE that
 // succeeded but whose answer was lost is not sent again: the tag is
 // removed exactly once.
-func (a *Activities) RemoveConversationTag(ctx context.Context, req UntagRequest) (string, error) {
+func (a *Activities) RemoveConversationTag(ctx context.Context, req UntagRequest) (StepOutcome, error) {
 	res, err := a.removeConversationTag(ctx, req)
 	log := a.Log.WithFields(logrus.Fields{"conversation_id": req.ConversationID, "tag": req.TagName, "outcome": res})
 	if err != nil {
@@ -452,7 +471,7 @@ func (a *Activities) RemoveConversationTag(ctx context.Context, req UntagRequest
 	return res, nil
 }
 
-func (a *Activities) removeConversationTag(ctx context.Context, req UntagRequest) (string, error) {
+func (a *Activities) removeConversationTag(ctx context.Context, req UntagRequest) (StepOutcome, error) {
 	adminID, err := a.adminID(ctx)
 	if err != nil {
 		return "", err

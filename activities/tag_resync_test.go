@@ -377,11 +377,11 @@ func TestMergeLeadIntoUserTwice(t *testing.T) {
 	user := f.contact(emulator.Contact{Role: "user", Email: ada})
 	lead := f.contact(emulator.Contact{Role: "lead", Email: ada, Phone: "+13125550100"})
 	req := activities.MergeRequest{From: lead, Into: user}
-	if got := mustRun[string](f, f.acts.MergeLeadIntoUser, req); got != activities.MergedLead {
+	if got := mustRun[activities.StepOutcome](f, f.acts.MergeLeadIntoUser, req); got != activities.MergedLead {
 		t.Fatalf("first run: %s", got)
 	}
 	// The answer was lost, say: the retry finds the lead merged.
-	if got := mustRun[string](f, f.acts.MergeLeadIntoUser, req); got != activities.AlreadyDone {
+	if got := mustRun[activities.StepOutcome](f, f.acts.MergeLeadIntoUser, req); got != activities.AlreadyDone {
 		t.Fatalf("second run: %s", got)
 	}
 	if n := f.calls("POST /contacts/merge"); n != 2 {
@@ -404,14 +404,14 @@ func TestArchiveDuplicateUserTwice(t *testing.T) {
 	f, _ := newResyncFixture(t, emulator.Options{})
 	user := f.contact(emulator.Contact{Role: "user", Email: ada})
 	for n := 0; n < 2; n++ {
-		if got := mustRun[string](f, f.acts.ArchiveDuplicateUser, user); got != activities.ArchivedUser {
+		if got := mustRun[activities.StepOutcome](f, f.acts.ArchiveDuplicateUser, user); got != activities.ArchivedUser {
 			t.Fatalf("run %d: %s", n+1, got)
 		}
 	}
 	if !f.stored(user).Archived {
 		t.Fatal("not archived")
 	}
-	if got := mustRun[string](f, f.acts.ArchiveDuplicateUser, "5f0000000000000000000000"); got != activities.AlreadyDone {
+	if got := mustRun[activities.StepOutcome](f, f.acts.ArchiveDuplicateUser, "5f0000000000000000000000"); got != activities.AlreadyDone {
 		t.Fatalf("missing contact: %s", got)
 	}
 }
@@ -421,14 +421,14 @@ func TestUpdateResyncContactTwice(t *testing.T) {
 	user := f.contact(emulator.Contact{Role: "user", Email: ada, CustomAttributes: map[string]any{"member_number": "1"}})
 	req := activities.ResyncContactRequest{MemberNumber: "100001", ContactID: user}
 	for n := 0; n < 2; n++ {
-		if got := mustRun[string](f, f.acts.UpdateResyncContact, req); got != activities.ResyncReady {
+		if got := mustRun[activities.ResyncOutcome](f, f.acts.UpdateResyncContact, req); got != activities.ResyncReady {
 			t.Fatalf("run %d: %s", n+1, got)
 		}
 		assertMemberData(t, f.stored(user))
 	}
 	// Retired: RNAV.
 	alan := f.contact(emulator.Contact{Role: "user", Email: "alan.turing@example.com"})
-	mustRun[string](f, f.acts.UpdateResyncContact, activities.ResyncContactRequest{MemberNumber: "100003", ContactID: alan})
+	mustRun[activities.ResyncOutcome](f, f.acts.UpdateResyncContact, activities.ResyncContactRequest{MemberNumber: "100003", ContactID: alan})
 	if c := f.stored(alan).CustomAttributes; c["region"] != activities.RNAV || c["member_type"] != "Retired" {
 		t.Fatalf("retired member: %v", c)
 	}
@@ -439,7 +439,7 @@ func TestUpdateResyncContactTwice(t *testing.T) {
 	if !errors.As(err, &appErr) || !appErr.NonRetryable() {
 		t.Fatalf("vanished contact: err = %v, want non-retryable", err)
 	}
-	if got := mustRun[string](f, f.acts.UpdateResyncContact,
+	if got := mustRun[activities.ResyncOutcome](f, f.acts.UpdateResyncContact,
 		activities.ResyncContactRequest{MemberNumber: "999999", ContactID: user}); got != activities.ResyncMemberNotFound {
 		t.Fatalf("unknown member: %s", got)
 	}
@@ -473,14 +473,14 @@ func TestRemoveConversationTagTwice(t *testing.T) {
 	f, hook := newResyncFixture(t, emulator.Options{})
 	conv, tag := f.tagged()
 	req := activities.UntagRequest{ConversationID: conv.ID, TagID: tag.ID, TagName: tag.Name}
-	if got := mustRun[string](f, f.acts.RemoveConversationTag, req); got != activities.TagRemoved {
+	if got := mustRun[activities.StepOutcome](f, f.acts.RemoveConversationTag, req); got != activities.TagRemoved {
 		t.Fatalf("first run: %s", got)
 	}
 	if tags := f.conversationTags(conv.ID); len(tags) != 1 || tags[0] == tag.ID {
 		t.Fatalf("tags %v: want only the other tag", tags)
 	}
 	// 404 tag_not_found counts as done.
-	if got := mustRun[string](f, f.acts.RemoveConversationTag, req); got != activities.AlreadyDone {
+	if got := mustRun[activities.StepOutcome](f, f.acts.RemoveConversationTag, req); got != activities.AlreadyDone {
 		t.Fatalf("second run: %s", got)
 	}
 	// The admin came from GET /me, once per process.
@@ -491,7 +491,7 @@ func TestRemoveConversationTagTwice(t *testing.T) {
 		t.Fatalf("last log %+v", e)
 	}
 	// A conversation that is gone: done too.
-	if got := mustRun[string](f, f.acts.RemoveConversationTag,
+	if got := mustRun[activities.StepOutcome](f, f.acts.RemoveConversationTag,
 		activities.UntagRequest{ConversationID: "999", TagID: tag.ID, TagName: tag.Name}); got != activities.AlreadyDone {
 		t.Fatalf("missing conversation: %s", got)
 	}
@@ -504,10 +504,10 @@ func TestRemoveConversationTagByName(t *testing.T) {
 	f.acts.AdminID = emulator.AdminID
 	conv, tag := f.tagged()
 	req := activities.UntagRequest{ConversationID: conv.ID, TagName: "MyNATCA-Sync"}
-	if got := mustRun[string](f, f.acts.RemoveConversationTag, req); got != activities.TagRemoved {
+	if got := mustRun[activities.StepOutcome](f, f.acts.RemoveConversationTag, req); got != activities.TagRemoved {
 		t.Fatalf("first run: %s", got)
 	}
-	if got := mustRun[string](f, f.acts.RemoveConversationTag, req); got != activities.AlreadyDone {
+	if got := mustRun[activities.StepOutcome](f, f.acts.RemoveConversationTag, req); got != activities.AlreadyDone {
 		t.Fatalf("second run: %s", got)
 	}
 	if n := f.calls(untagEndpoint); n != 1 {

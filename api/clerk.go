@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/intercom-sync/intercom-sync/internal/clerk"
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 	"github.com/intercom-sync/intercom-sync/workflows"
 )
@@ -116,16 +117,16 @@ func (h *ClerkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Search attributes and a summary make the sync findable in the
 	// Temporal UI ("every sync of this user").
 	wfID, wf, wfType := workflows.UserWorkflowID(entityID), any(workflows.SyncUser), workflows.SyncUserWorkflow
-	attrs := temporal.NewSearchAttributes(searchattr.SyncKind.ValueSet("user"), searchattr.ClerkUserID.ValueSet(entityID))
+	attrs := temporal.NewSearchAttributes(searchattr.SyncKind.ValueSet(entity.User.SearchValue()), searchattr.ClerkUserID.ValueSet(entityID))
 	summary := "Sync Clerk user " + entityID + " to Intercom"
 	switch kind {
-	case clerk.EntityOrg:
+	case entity.Organization:
 		wfID, wf, wfType = workflows.OrgWorkflowID(entityID), any(workflows.SyncOrg), workflows.SyncOrgWorkflow
-		attrs = temporal.NewSearchAttributes(searchattr.SyncKind.ValueSet("org"), searchattr.ClerkOrgID.ValueSet(entityID))
+		attrs = temporal.NewSearchAttributes(searchattr.SyncKind.ValueSet(entity.Organization.SearchValue()), searchattr.ClerkOrgID.ValueSet(entityID))
 		summary = "Sync Clerk organization " + entityID + " to Intercom"
-	case clerk.EntityInvitation:
+	case entity.Invitation:
 		wfID, wf, wfType = workflows.InviteWorkflowID(entityID), any(workflows.InviteContact), workflows.InviteContactWorkflow
-		attrs = temporal.NewSearchAttributes(searchattr.SyncKind.ValueSet("invitation"), searchattr.ClerkInvitationID.ValueSet(entityID))
+		attrs = temporal.NewSearchAttributes(searchattr.SyncKind.ValueSet(entity.Invitation.SearchValue()), searchattr.ClerkInvitationID.ValueSet(entityID))
 		summary = "Sync Clerk invitation " + entityID + " to Intercom"
 	}
 	fields["workflow_id"] = wfID

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/intercom-sync/intercom-sync/activities"
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
@@ -104,13 +105,9 @@ type BackfillResult struct {
 	Changes  []activities.BackfillChange `json:"changes,omitempty"`
 }
 
-// Backfill phases, in order.
-const (
-	phaseOrganizations = store.BackfillOrganizations
-	phaseUsers         = store.BackfillUsers
-	phaseInvitations   = store.BackfillInvitations
-	PhaseDone          = "done"
-)
+// The backfill's phases are the entity kinds' plurals ("organizations"),
+// in entity.Kinds order; PhaseDone follows the last.
+const PhaseDone = "done"
 
 // Defaults of the tuning fields, and the sample the workflow keeps.
 const (
@@ -161,7 +158,7 @@ func Backfill(ctx workflow.Context, in BackfillInput) (BackfillResult, error) {
 			return BackfillResult{}, fmt.Errorf("prepare backfill: %w", err)
 		}
 		st = &BackfillState{
-			Phase: phaseOrganizations, Environment: plan.Environment, Organizations: plan.Organizations,
+			Phase: entity.Kinds[0].Plural(), Environment: plan.Environment, Organizations: plan.Organizations,
 			Total: plan.Organizations + plan.Users + plan.Invitations, StartedAt: workflow.Now(ctx),
 		}
 	}
@@ -170,7 +167,7 @@ func Backfill(ctx workflow.Context, in BackfillInput) (BackfillResult, error) {
 	r.memo(ctx, true)
 
 	for st.Phase != PhaseDone {
-		if st.Phase == phaseOrganizations && !st.Scanned {
+		if st.Phase == entity.Organization.Plural() && !st.Scanned {
 			var scan activities.ScanCompaniesResult
 			err := workflow.ExecuteActivity(r.icCtx, a.ScanCompanies,
 				activities.ScanCompaniesRequest{Organizations: st.Organizations}).Get(ctx, &scan)
@@ -205,14 +202,12 @@ func Backfill(ctx workflow.Context, in BackfillInput) (BackfillResult, error) {
 }
 
 func nextPhase(p string) string {
-	switch p {
-	case phaseOrganizations:
-		return phaseUsers
-	case phaseUsers:
-		return phaseInvitations
-	default:
-		return PhaseDone
+	for i, k := range entity.Kinds[:len(entity.Kinds)-1] {
+		if k.Plural() == p {
+			return entity.Kinds[i+1].Plural()
+		}
 	}
+	return PhaseDone
 }
 
 // backfillRun is one run (between continue-as-new) of a backfill.

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/intercom-sync/intercom-sync/activities"
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 	"github.com/intercom-sync/intercom-sync/workflows"
 )
@@ -66,8 +67,8 @@ func newBackfillEnv(t *testing.T, d *fakeDB) *testsuite.TestWorkflowEnvironment 
 	env := newEnv(t)
 	env.OnActivity(a.PrepareBackfill, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.BackfillPrepareRequest) (activities.BackfillPlan, error) {
-			return activities.BackfillPlan{Environment: "test", Organizations: len(d.ids[store.BackfillOrganizations]),
-				Users: len(d.ids[store.BackfillUsers]), Invitations: len(d.ids[store.BackfillInvitations])}, nil
+			return activities.BackfillPlan{Environment: "test", Organizations: len(d.ids[entity.Organization.Plural()]),
+				Users: len(d.ids[entity.User.Plural()]), Invitations: len(d.ids[entity.Invitation.Plural()])}, nil
 		}).Maybe()
 	env.OnActivity(a.NextBackfillRange, mock.Anything, mock.Anything).Return(d.nextRange).Maybe()
 	env.OnActivity(a.FinishBackfill, mock.Anything).Return(nil).Maybe()
@@ -76,9 +77,9 @@ func newBackfillEnv(t *testing.T, d *fakeDB) *testsuite.TestWorkflowEnvironment 
 
 func sampleDB() *fakeDB {
 	return &fakeDB{ids: map[string][]string{
-		store.BackfillOrganizations: {"o1", "o2"},
-		store.BackfillUsers:         {"u1", "u2", "u3", "u4", "u5"},
-		store.BackfillInvitations:   {"i1"},
+		entity.Organization.Plural(): {"o1", "o2"},
+		entity.User.Plural():         {"u1", "u2", "u3", "u4", "u5"},
+		entity.Invitation.Plural():   {"i1"},
 	}}
 }
 
@@ -102,12 +103,12 @@ func TestBackfillContinuesAsNewWithCursorAndCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := next.State
-	if st == nil || st.Phase != store.BackfillUsers || st.Cursor != "u4" || st.Done != 6 || st.Total != 8 ||
+	if st == nil || st.Phase != entity.User.Plural() || st.Cursor != "u4" || st.Done != 6 || st.Total != 8 ||
 		!st.Scanned || !st.CompanySnapshot || st.Environment != "test" {
 		t.Fatalf("state carried over = %+v", st)
 	}
 	for _, b := range d.batches {
-		if b.Kind == store.BackfillOrganizations && !b.CompanySnapshot || b.Environment != "test" {
+		if b.Kind == entity.Organization.Plural() && !b.CompanySnapshot || b.Environment != "test" {
 			t.Fatalf("batch %+v", b)
 		}
 	}
@@ -137,7 +138,7 @@ func TestBackfillRecordsAFailedBatchAndGoesOn(t *testing.T) {
 	env.OnActivity(a.ScanCompanies, mock.Anything, mock.Anything).Return(activities.ScanCompaniesResult{}, nil)
 	env.OnActivity(a.BackfillBatch, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, req activities.BackfillBatchRequest) (activities.BackfillBatchResult, error) {
-			if req.Kind == store.BackfillUsers && req.After == "" {
+			if req.Kind == entity.User.Plural() && req.After == "" {
 				return activities.BackfillBatchResult{}, temporal.NewNonRetryableApplicationError(
 					"intercom POST /contacts/search: 400 bad query", activities.ErrTypeClient, nil)
 			}
@@ -201,7 +202,7 @@ func TestBackfillProgressQuery(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if during.Phase != store.BackfillUsers || during.Done != 2 || during.Unchanged != 2 || during.Total != 8 ||
+	if during.Phase != entity.User.Plural() || during.Done != 2 || during.Unchanged != 2 || during.Total != 8 ||
 		!during.DryRun || during.Rate <= 0 || during.Environment != "test" {
 		t.Fatalf("progress during the run = %+v", during)
 	}

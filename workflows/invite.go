@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/intercom-sync/intercom-sync/activities"
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 )
 
 // InviteContactWorkflow is the workflow type of an invitation's sync.
@@ -23,7 +24,7 @@ func InviteWorkflowID(invitationID string) string { return "invite/" + invitatio
 // so one person never ends up with two contacts.
 func InviteContact(ctx workflow.Context, in SyncInput) error {
 	record := recordContact()
-	return runEntitySync(ctx, in, InviteContact, a.PushInvitation, "invitation",
+	return runEntitySync(ctx, in, InviteContact, a.PushInvitation, entity.Invitation,
 		func(ctx workflow.Context, res activities.PushResult) error {
 			if err := record(ctx, res); err != nil {
 				return err

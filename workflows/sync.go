@@ -4,6 +4,7 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/intercom-sync/intercom-sync/activities"
 	"github.com/intercom-sync/intercom-sync/internal/clerk"
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
@@ -66,7 +68,7 @@ var a *activities.Activities
 // order, then pushes the user's current state to Intercom. It ends when no
 // event is queued; the next event starts it again.
 func SyncUser(ctx workflow.Context, in SyncInput) error {
-	return runEntitySync(ctx, in, SyncUser, a.PushUser, "user", recordContact())
+	return runEntitySync(ctx, in, SyncUser, a.PushUser, entity.User, recordContact())
 }
 
 // recordContact keeps the IntercomContactID search attribute on the
@@ -90,14 +92,21 @@ func recordContact() afterPush {
 
 // SyncOrg does the same for an organization and its company.
 func SyncOrg(ctx workflow.Context, in SyncInput) error {
-	return runEntitySync(ctx, in, SyncOrg, a.PushOrg, "organization", nil)
+	return runEntitySync(ctx, in, SyncOrg, a.PushOrg, entity.Organization, nil)
 }
 
 // afterPush runs after a successful push (e.g. to hand work to another
 // entity's workflow).
 type afterPush func(ctx workflow.Context, res activities.PushResult) error
 
-func runEntitySync(ctx workflow.Context, in SyncInput, self, push any, label string, after afterPush) error {
+// pushActivity is the Intercom push of one kind of entity (PushUser,
+// PushOrg, PushInvitation).
+type pushActivity func(context.Context, activities.PushRequest) (activities.PushResult, error)
+
+// runEntitySync is the loop of the entity sync workflows: apply queued
+// events, push, repeat; self is the workflow itself, to continue as new.
+func runEntitySync(ctx workflow.Context, in SyncInput, self func(workflow.Context, SyncInput) error,
+	push pushActivity, kind entity.Kind, after afterPush) error {
 	logger := workflow.GetLogger(ctx)
 	signals := workflow.GetSignalChannel(ctx, ClerkEventSignal)
 	dbCtx := workflow.WithLocalActivityOptions(ctx, databaseActivityOptions())
@@ -133,13 +142,13 @@ func runEntitySync(ctx workflow.Context, in SyncInput, self, push any, label str
 		req := activities.PushRequest{EntityID: in.EntityID, Force: resync}
 		resync, refresh = false, false
 		if err := workflow.ExecuteActivity(icCtx, push, req).Get(ctx, &res); err != nil {
-			logger.Error(fmt.Sprintf("Failed to sync %s %s to Intercom: %v", label, in.EntityID, err))
+			logger.Error(fmt.Sprintf("Failed to sync %s %s to Intercom: %v", kind, in.EntityID, err))
 			// The database stays the source of truth: record whatever is
 			// queued before failing, so no event is lost with this run.
 			if _, applyErr := applyEvents(ctx, dbCtx, drain(signals, nil)); applyErr != nil {
 				logger.Error("Could not apply queued events", "error", applyErr)
 			}
-			return fmt.Errorf("sync %s %s to Intercom: %w", label, in.EntityID, err)
+			return fmt.Errorf("sync %s %s to Intercom: %w", kind, in.EntityID, err)
 		}
 		logger.Info("Pushed to Intercom", "entity_id", in.EntityID, "outcome", res.Outcome, "intercom_id", res.IntercomID)
 		if after != nil {

@@ -41,26 +41,15 @@ type TagResyncInput struct {
 
 // TagResyncResult is what a re-sync did, shown in the Temporal UI.
 type TagResyncResult struct {
-	ConversationID string   `json:"conversation_id"`
-	Outcome        string   `json:"outcome"`
-	MemberNumber   string   `json:"member_number,omitempty"`
-	ContactID      string   `json:"contact_id,omitempty"`
-	Contact        string   `json:"contact,omitempty"` // created, converted (a lead became the user), existing
-	MergedLeads    []string `json:"merged_leads,omitempty"`
-	ArchivedUsers  []string `json:"archived_users,omitempty"`
-	Tag            string   `json:"tag,omitempty"` // removed, already_done
+	ConversationID string                   `json:"conversation_id"`
+	Outcome        activities.ResyncOutcome `json:"outcome"`
+	MemberNumber   string                   `json:"member_number,omitempty"`
+	ContactID      string                   `json:"contact_id,omitempty"`
+	Contact        activities.ContactOrigin `json:"contact,omitempty"`
+	MergedLeads    []string                 `json:"merged_leads,omitempty"`
+	ArchivedUsers  []string                 `json:"archived_users,omitempty"`
+	Tag            activities.StepOutcome   `json:"tag,omitempty"` // removed, already_done
 }
-
-// Re-sync outcomes. Every one but ResyncSynced leaves the tag on the
-// conversation, so the agent sees the re-sync did not happen.
-const (
-	ResyncSynced               = "synced"
-	ResyncNoMemberNumber       = "no_member_number"
-	ResyncMemberNotFound       = activities.ResyncMemberNotFound
-	ResyncMemberNoEmail        = activities.ResyncMemberNoEmail
-	ResyncConversationNotFound = "conversation_not_found"
-	ResyncDuplicate            = "duplicate" // a redelivered notification
-)
 
 // TagResync creates or updates the member's user contact from the member
 // number an agent put on the conversation, folds the member's duplicate
@@ -98,7 +87,7 @@ func TagResync(ctx workflow.Context, in TagResyncInput) (TagResyncResult, error)
 	if !first {
 		logger.Info("Duplicate Intercom notification; nothing to do",
 			"notification_id", in.NotificationID, "conversation_id", in.ConversationID)
-		res.Outcome = ResyncDuplicate
+		res.Outcome = activities.ResyncDuplicate
 		return res, nil
 	}
 
@@ -110,14 +99,14 @@ func TagResync(ctx workflow.Context, in TagResyncInput) (TagResyncResult, error)
 		}
 		if !conv.Found {
 			logger.Warn("Conversation not found in Intercom", "conversation_id", in.ConversationID)
-			res.Outcome = ResyncConversationNotFound
+			res.Outcome = activities.ResyncConversationNotFound
 			return res, nil
 		}
 		number = conv.MemberNumber
 	}
 	if number == "" {
 		logger.Warn("No member number found in conversation attributes", "conversation_id", in.ConversationID)
-		res.Outcome = ResyncNoMemberNumber
+		res.Outcome = activities.ResyncNoMemberNumber
 		return res, nil
 	}
 	res.MemberNumber = number
@@ -130,12 +119,12 @@ func TagResync(ctx workflow.Context, in TagResyncInput) (TagResyncResult, error)
 	}
 	if !member.Found {
 		logger.Info("Member not found for tag-based sync", "member_number", number, "conversation_id", in.ConversationID)
-		res.Outcome = ResyncMemberNotFound
+		res.Outcome = activities.ResyncMemberNotFound
 		return res, nil
 	}
 	if !member.HasEmail {
 		logger.Warn("Member has no email; no contact to sync", "member_number", number, "conversation_id", in.ConversationID)
-		res.Outcome = ResyncMemberNoEmail
+		res.Outcome = activities.ResyncMemberNoEmail
 		return res, nil
 	}
 	res.MemberNumber = member.MemberNumber
@@ -159,7 +148,7 @@ func TagResync(ctx workflow.Context, in TagResyncInput) (TagResyncResult, error)
 	}
 
 	for _, lead := range plan.MergeLeads {
-		var done string
+		var done activities.StepOutcome
 		mr := activities.MergeRequest{From: lead, Into: plan.ContactID}
 		if err := workflow.ExecuteActivity(icCtx, a.MergeLeadIntoUser, mr).Get(ctx, &done); err != nil {
 			return fail(fmt.Sprintf("merge lead %s into user %s", lead, plan.ContactID), err)
@@ -167,7 +156,7 @@ func TagResync(ctx workflow.Context, in TagResyncInput) (TagResyncResult, error)
 		res.MergedLeads = append(res.MergedLeads, lead)
 	}
 	for _, user := range plan.ArchiveUsers {
-		var done string
+		var done activities.StepOutcome
 		if err := workflow.ExecuteActivity(icCtx, a.ArchiveDuplicateUser, user).Get(ctx, &done); err != nil {
 			return fail("archive duplicate user "+user, err)
 		}
@@ -177,7 +166,7 @@ func TagResync(ctx workflow.Context, in TagResyncInput) (TagResyncResult, error)
 	// merging brought in attributes of the leads.
 	if !plan.FieldsWritten || len(plan.MergeLeads) > 0 {
 		req.ContactID = plan.ContactID
-		var outcome string
+		var outcome activities.ResyncOutcome
 		if err := workflow.ExecuteActivity(icCtx, a.UpdateResyncContact, req).Get(ctx, &outcome); err != nil {
 			return fail("update contact "+plan.ContactID, err)
 		}
@@ -197,6 +186,6 @@ func TagResync(ctx workflow.Context, in TagResyncInput) (TagResyncResult, error)
 		return fail("remove tag "+in.TagName, err)
 	}
 	logger.Info("Removed "+in.TagName+" tag from conversation", "conversation_id", in.ConversationID, "outcome", res.Tag)
-	res.Outcome = ResyncSynced
+	res.Outcome = activities.ResyncSynced
 	return res, nil
 }

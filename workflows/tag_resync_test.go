@@ -98,7 +98,7 @@ func TestTagResyncFoldsDuplicatesThenRemovesTheTag(t *testing.T) {
 				MergeLeads: []string{"lead_1", "lead_2"}, ArchiveUsers: []string{"user_old"}}, nil
 		}).Once()
 	env.OnActivity(a.MergeLeadIntoUser, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, r activities.MergeRequest) (string, error) {
+		func(ctx context.Context, r activities.MergeRequest) (activities.StepOutcome, error) {
 			q.note(ctx)
 			if r.Into != "user_new" {
 				t.Errorf("merge into %s", r.Into)
@@ -107,21 +107,21 @@ func TestTagResyncFoldsDuplicatesThenRemovesTheTag(t *testing.T) {
 			return activities.MergedLead, nil
 		}).Twice()
 	env.OnActivity(a.ArchiveDuplicateUser, mock.Anything, "user_old").Return(
-		func(ctx context.Context, id string) (string, error) {
+		func(ctx context.Context, id string) (activities.StepOutcome, error) {
 			q.note(ctx)
 			order = append(order, "archive "+id)
 			return activities.ArchivedUser, nil
 		}).Once()
 	env.OnActivity(a.UpdateResyncContact, mock.Anything,
 		activities.ResyncContactRequest{MemberNumber: "100001", ContactID: "user_new"}).Return(
-		func(ctx context.Context, _ activities.ResyncContactRequest) (string, error) {
+		func(ctx context.Context, _ activities.ResyncContactRequest) (activities.ResyncOutcome, error) {
 			q.note(ctx)
 			order = append(order, "update")
 			return activities.ResyncReady, nil
 		}).Once()
 	env.OnActivity(a.RemoveConversationTag, mock.Anything,
 		activities.UntagRequest{ConversationID: "conv_1", TagID: "42", TagName: "mynatca-sync"}).Return(
-		func(ctx context.Context, _ activities.UntagRequest) (string, error) {
+		func(ctx context.Context, _ activities.UntagRequest) (activities.StepOutcome, error) {
 			q.note(ctx)
 			order = append(order, "untag")
 			return activities.TagRemoved, nil
@@ -133,7 +133,7 @@ func TestTagResyncFoldsDuplicatesThenRemovesTheTag(t *testing.T) {
 
 	env.ExecuteWorkflow(workflows.TagResync, resyncIn)
 	res := resyncResult(t, env)
-	want := workflows.TagResyncResult{ConversationID: "conv_1", Outcome: workflows.ResyncSynced, MemberNumber: "100001",
+	want := workflows.TagResyncResult{ConversationID: "conv_1", Outcome: activities.ResyncSynced, MemberNumber: "100001",
 		ContactID: "user_new", Contact: activities.ContactExisting, MergedLeads: []string{"lead_1", "lead_2"},
 		ArchivedUsers: []string{"user_old"}, Tag: activities.TagRemoved}
 	if !resultsEqual(res, want) {
@@ -182,12 +182,12 @@ func TestTagResyncReadsTheConversationWhenTheNotificationLacksAttributes(t *test
 		Return(activities.MemberLookup{MemberNumber: "100001", Found: true, HasEmail: true}, nil).Once()
 	env.OnActivity(a.PrepareResyncContact, mock.Anything, mock.Anything).Return(activities.ResyncPlan{
 		Outcome: activities.ResyncReady, ContactID: "user_new", How: activities.ContactCreated, FieldsWritten: true}, nil).Once()
-	env.OnActivity(a.UpdateResyncContact, mock.Anything, mock.Anything).Return("", nil).Never()
+	env.OnActivity(a.UpdateResyncContact, mock.Anything, mock.Anything).Return(activities.ResyncOutcome(""), nil).Never()
 	env.OnActivity(a.RemoveConversationTag, mock.Anything,
 		activities.UntagRequest{ConversationID: "conv_1", TagName: "mynatca-sync"}).Return(activities.AlreadyDone, nil).Once()
 	env.ExecuteWorkflow(workflows.TagResync, in)
 	res := resyncResult(t, env)
-	if res.Outcome != workflows.ResyncSynced || res.Contact != activities.ContactCreated || res.Tag != activities.AlreadyDone {
+	if res.Outcome != activities.ResyncSynced || res.Contact != activities.ContactCreated || res.Tag != activities.AlreadyDone {
 		t.Fatalf("result %+v", res)
 	}
 }
@@ -203,35 +203,35 @@ func TestTagResyncStops(t *testing.T) {
 		conv       *activities.ResyncConversation
 		lookup     *activities.MemberLookup
 		plan       *activities.ResyncPlan
-		outcome    string
+		outcome    activities.ResyncOutcome
 		logMessage string
 	}{
-		{name: "redelivered notification", claim: false, outcome: workflows.ResyncDuplicate,
+		{name: "redelivered notification", claim: false, outcome: activities.ResyncDuplicate,
 			logMessage: "Duplicate Intercom notification; nothing to do"},
 		{name: "attributes sent without a member number", claim: true,
 			in:      func(in workflows.TagResyncInput) workflows.TagResyncInput { in.MemberNumber = ""; return in },
-			outcome: workflows.ResyncNoMemberNumber, logMessage: "No member number found in conversation attributes"},
+			outcome: activities.ResyncNoMemberNumber, logMessage: "No member number found in conversation attributes"},
 		{name: "conversation read, no member number", claim: true,
 			in: func(in workflows.TagResyncInput) workflows.TagResyncInput {
 				in.AttributesSent, in.MemberNumber = false, ""
 				return in
 			},
-			conv: &activities.ResyncConversation{Found: true}, outcome: workflows.ResyncNoMemberNumber,
+			conv: &activities.ResyncConversation{Found: true}, outcome: activities.ResyncNoMemberNumber,
 			logMessage: "No member number found in conversation attributes"},
 		{name: "conversation gone", claim: true,
 			in: func(in workflows.TagResyncInput) workflows.TagResyncInput {
 				in.AttributesSent, in.MemberNumber = false, ""
 				return in
 			},
-			conv: &activities.ResyncConversation{}, outcome: workflows.ResyncConversationNotFound,
+			conv: &activities.ResyncConversation{}, outcome: activities.ResyncConversationNotFound,
 			logMessage: "Conversation not found in Intercom"},
 		{name: "unknown member", claim: true, lookup: &activities.MemberLookup{MemberNumber: "100001"},
-			outcome: workflows.ResyncMemberNotFound, logMessage: "Member not found for tag-based sync"},
+			outcome: activities.ResyncMemberNotFound, logMessage: "Member not found for tag-based sync"},
 		{name: "member without email", claim: true, lookup: &activities.MemberLookup{MemberNumber: "100001", Found: true},
-			outcome: workflows.ResyncMemberNoEmail, logMessage: "Member has no email; no contact to sync"},
+			outcome: activities.ResyncMemberNoEmail, logMessage: "Member has no email; no contact to sync"},
 		{name: "member gone before the contact step", claim: true, lookup: &found,
 			plan:    &activities.ResyncPlan{Outcome: activities.ResyncMemberNotFound},
-			outcome: workflows.ResyncMemberNotFound, logMessage: "Member not usable for tag-based sync"},
+			outcome: activities.ResyncMemberNotFound, logMessage: "Member not usable for tag-based sync"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env, hook := newLoggedEnv(t)
@@ -255,10 +255,10 @@ func TestTagResyncStops(t *testing.T) {
 			} else {
 				env.OnActivity(a.PrepareResyncContact, mock.Anything, mock.Anything).Return(activities.ResyncPlan{}, nil).Never()
 			}
-			env.OnActivity(a.MergeLeadIntoUser, mock.Anything, mock.Anything).Return("", nil).Never()
-			env.OnActivity(a.ArchiveDuplicateUser, mock.Anything, mock.Anything).Return("", nil).Never()
-			env.OnActivity(a.UpdateResyncContact, mock.Anything, mock.Anything).Return("", nil).Never()
-			env.OnActivity(a.RemoveConversationTag, mock.Anything, mock.Anything).Return("", nil).Never()
+			env.OnActivity(a.MergeLeadIntoUser, mock.Anything, mock.Anything).Return(activities.StepOutcome(""), nil).Never()
+			env.OnActivity(a.ArchiveDuplicateUser, mock.Anything, mock.Anything).Return(activities.StepOutcome(""), nil).Never()
+			env.OnActivity(a.UpdateResyncContact, mock.Anything, mock.Anything).Return(activities.ResyncOutcome(""), nil).Never()
+			env.OnActivity(a.RemoveConversationTag, mock.Anything, mock.Anything).Return(activities.StepOutcome(""), nil).Never()
 			env.ExecuteWorkflow(workflows.TagResync, in)
 			res := resyncResult(t, env)
 			if res.Outcome != tc.outcome || res.Tag != "" {
@@ -285,7 +285,7 @@ func TestTagResyncResumesAtTheFailedStep(t *testing.T) {
 		Return(activities.MergedLead, nil).Once()
 	failures := 0
 	env.OnActivity(a.MergeLeadIntoUser, mock.Anything, activities.MergeRequest{From: "lead_2", Into: "lead_0"}).Return(
-		func(context.Context, activities.MergeRequest) (string, error) {
+		func(context.Context, activities.MergeRequest) (activities.StepOutcome, error) {
 			if failures < 2 {
 				failures++
 				return "", temporal.NewApplicationError("intercom POST /contacts/merge: 500 Server Error", activities.ErrTypeServer)
@@ -297,7 +297,7 @@ func TestTagResyncResumesAtTheFailedStep(t *testing.T) {
 	env.OnActivity(a.RemoveConversationTag, mock.Anything, mock.Anything).Return(activities.TagRemoved, nil).Once()
 	env.ExecuteWorkflow(workflows.TagResync, resyncIn)
 	res := resyncResult(t, env)
-	if res.Outcome != workflows.ResyncSynced || !slices.Equal(res.MergedLeads, []string{"lead_1", "lead_2"}) || failures != 2 {
+	if res.Outcome != activities.ResyncSynced || !slices.Equal(res.MergedLeads, []string{"lead_1", "lead_2"}) || failures != 2 {
 		t.Fatalf("result %+v after %d failures", res, failures)
 	}
 }
@@ -312,11 +312,11 @@ func TestTagResyncFailureKeepsTheTag(t *testing.T) {
 	env.OnActivity(a.PrepareResyncContact, mock.Anything, mock.Anything).Return(activities.ResyncPlan{
 		Outcome: activities.ResyncReady, ContactID: "user_new", How: activities.ContactExisting,
 		ArchiveUsers: []string{"user_old"}}, nil).Once()
-	env.OnActivity(a.ArchiveDuplicateUser, mock.Anything, "user_old").Return("",
+	env.OnActivity(a.ArchiveDuplicateUser, mock.Anything, "user_old").Return(activities.StepOutcome(""),
 		temporal.NewNonRetryableApplicationError("intercom POST /contacts/{id}/archive: 403 Active subscription needed.",
 			activities.ErrTypeAuth, nil)).Once()
-	env.OnActivity(a.UpdateResyncContact, mock.Anything, mock.Anything).Return("", nil).Never()
-	env.OnActivity(a.RemoveConversationTag, mock.Anything, mock.Anything).Return("", nil).Never()
+	env.OnActivity(a.UpdateResyncContact, mock.Anything, mock.Anything).Return(activities.ResyncOutcome(""), nil).Never()
+	env.OnActivity(a.RemoveConversationTag, mock.Anything, mock.Anything).Return(activities.StepOutcome(""), nil).Never()
 	env.ExecuteWorkflow(workflows.TagResync, resyncIn)
 	err := env.GetWorkflowError()
 	if err == nil || !strings.Contains(err.Error(), "archive duplicate user user_old") ||

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 )
 
 // Event types the service handles.
@@ -159,13 +161,6 @@ type Delivery struct {
 	Data     json.RawMessage `json:"data"`
 }
 
-// Entity kinds a delivery is routed to; each has one workflow per entity.
-const (
-	EntityUser       = "user"
-	EntityOrg        = "org"
-	EntityInvitation = "invite"
-)
-
 // ErrUnknownType marks an event type the service does not handle.
 var ErrUnknownType = errors.New("unknown event type")
 
@@ -173,7 +168,7 @@ var ErrUnknownType = errors.New("unknown event type")
 // to the user (they change which companies the user's contact is attached
 // to). It returns ErrUnknownType for types the service ignores, and an error
 // for known types whose data lacks the ids routing needs.
-func Route(e Envelope) (kind, entityID string, err error) {
+func Route(e Envelope) (kind entity.Kind, entityID string, err error) {
 	switch e.Type {
 	case UserCreated, UserUpdated, UserDeleted:
 		var d struct {
@@ -182,7 +177,7 @@ func Route(e Envelope) (kind, entityID string, err error) {
 		if err := json.Unmarshal(e.Data, &d); err != nil || d.ID == "" {
 			return "", "", errors.New("user event without data.id")
 		}
-		return EntityUser, d.ID, nil
+		return entity.User, d.ID, nil
 	case OrgCreated, OrgUpdated, OrgDeleted:
 		var d struct {
 			ID string `json:"id"`
@@ -190,7 +185,7 @@ func Route(e Envelope) (kind, entityID string, err error) {
 		if err := json.Unmarshal(e.Data, &d); err != nil || d.ID == "" {
 			return "", "", errors.New("organization event without data.id")
 		}
-		return EntityOrg, d.ID, nil
+		return entity.Organization, d.ID, nil
 	case MembershipCreated, MembershipUpdated, MembershipDeleted:
 		m, err := Decode(e.Data, func(m Membership) string { return m.ID })
 		if err != nil {
@@ -199,7 +194,7 @@ func Route(e Envelope) (kind, entityID string, err error) {
 		if m.PublicUserData.UserID == "" || m.Organization.ID == "" {
 			return "", "", errors.New("membership event without public_user_data.user_id or organization.id")
 		}
-		return EntityUser, m.PublicUserData.UserID, nil
+		return entity.User, m.PublicUserData.UserID, nil
 	case InvitationCreated, InvitationAccepted, InvitationRevoked:
 		inv, err := Decode(e.Data, func(i Invitation) string { return i.ID })
 		if err != nil {
@@ -208,7 +203,7 @@ func Route(e Envelope) (kind, entityID string, err error) {
 		if e.Type == InvitationAccepted && inv.UserID == "" {
 			return "", "", errors.New("organizationInvitation.accepted without user_id")
 		}
-		return EntityInvitation, inv.ID, nil
+		return entity.Invitation, inv.ID, nil
 	default:
 		return "", "", ErrUnknownType
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/clerk"
 	"github.com/intercom-sync/intercom-sync/internal/clerksim"
 	"github.com/intercom-sync/intercom-sync/internal/emulator"
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/worker"
 	"github.com/intercom-sync/intercom-sync/workflows"
@@ -282,7 +283,7 @@ func TestBackfillDryRunAndFilters(t *testing.T) {
 		t.Fatalf("dry run made %d writes", w)
 	}
 	if !res.DryRun || res.Created != 24 || res.Done != 24 || len(res.Changes) != 20 ||
-		res.Changes[0].Action != "create" || res.Changes[0].Kind != activities.EntityOrganization {
+		res.Changes[0].Action != "create" || res.Changes[0].Kind != entity.Organization {
 		t.Fatalf("dry run: %+v, changes %+v", res.BackfillProgress, res.Changes)
 	}
 	if n := len(s.emulator.Snapshot().Contacts); n != 0 {

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/intercom-sync/intercom-sync/activities"
 	"github.com/intercom-sync/intercom-sync/internal/clerk"
 	"github.com/intercom-sync/intercom-sync/internal/clerksim"
 	"github.com/intercom-sync/intercom-sync/internal/emulator"
@@ -80,7 +81,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	// The agent tags the conversation for a re-sync.
 	conv, tag := s.taggedConversation(map[string]any{"Member Number Verification": "100001"}, member.ID)
 	s.notify(tagNotification(testenv.Name("notif_"), conv.ID, tagPart, tag, map[string]any{"Member Number Verification": "100001"}))
-	s.mustResync(conv.ID, workflows.ResyncSynced)
+	s.mustResync(conv.ID, activities.ResyncSynced)
 	tagWF := workflows.TagResyncWorkflowID(conv.ID)
 
 	// A backfill over everything above (a dry run, then a real one).

@@ -114,7 +114,7 @@ func (s *stack) resync(conversationID string) (workflows.TagResyncResult, error)
 	return res, err
 }
 
-func (s *stack) mustResync(conversationID, outcome string) workflows.TagResyncResult {
+func (s *stack) mustResync(conversationID string, outcome activities.ResyncOutcome) workflows.TagResyncResult {
 	s.t.Helper()
 	res, err := s.resync(conversationID)
 	if err != nil {
@@ -174,7 +174,7 @@ func TestTagResyncCreatesContact(t *testing.T) {
 	conv, tag := s.taggedConversation(map[string]any{"Member Number Verification": "100001"})
 	notif := testenv.Name("notif_")
 	s.notify(tagNotification(notif, conv.ID, tagPart, tag, map[string]any{"Member Number Verification": "100001"}))
-	res := s.mustResync(conv.ID, workflows.ResyncSynced)
+	res := s.mustResync(conv.ID, activities.ResyncSynced)
 	c := s.assertAdaSynced()
 	if res.ContactID != c.ID || res.Contact != activities.ContactCreated || res.Tag != activities.TagRemoved || res.MemberNumber != "100001" {
 		t.Fatalf("result %+v", res)
@@ -185,7 +185,7 @@ func TestTagResyncCreatesContact(t *testing.T) {
 
 	writes := s.writes()
 	s.notify(tagNotification(notif, conv.ID, tagPart, tag, map[string]any{"Member Number Verification": "100001"}))
-	if res := s.mustResync(conv.ID, workflows.ResyncDuplicate); res.ContactID != "" || s.writes() != writes {
+	if res := s.mustResync(conv.ID, activities.ResyncDuplicate); res.ContactID != "" || s.writes() != writes {
 		t.Fatalf("redelivery: %+v, %d writes", res, s.writes()-writes)
 	}
 }
@@ -203,7 +203,7 @@ func TestTagResyncConvertsLead(t *testing.T) {
 	}
 	conv, tag := s.taggedConversation(map[string]any{"Member Number Verification": "100001"}, lead.ID)
 	s.notify(tagNotification(testenv.Name("notif_"), conv.ID, tagsAdded, tag, nil))
-	res := s.mustResync(conv.ID, workflows.ResyncSynced)
+	res := s.mustResync(conv.ID, activities.ResyncSynced)
 	if c := s.assertAdaSynced(); c.ID != lead.ID || res.Contact != activities.ContactConverted {
 		t.Fatalf("contact %s, result %+v: want the lead %s converted", c.ID, res, lead.ID)
 	}
@@ -228,7 +228,7 @@ func TestTagResyncUpdatesUser(t *testing.T) {
 	conv, tag := s.taggedConversation(nil, user.ID)
 	s.notify(tagNotification(testenv.Name("notif_"), conv.ID, tagsAdded, tag,
 		map[string]any{"member_number_verification": 100001}))
-	res := s.mustResync(conv.ID, workflows.ResyncSynced)
+	res := s.mustResync(conv.ID, activities.ResyncSynced)
 	c := s.assertAdaSynced()
 	if c.ID != user.ID || res.Contact != activities.ContactExisting || c.Name != "Ada L." || c.ExternalID != user.ExternalID {
 		t.Fatalf("contact %+v, result %+v", c, res)
@@ -254,7 +254,7 @@ func TestTagResyncFoldsDuplicates(t *testing.T) {
 	leads := s.addLeads(2, adaEmail)
 	conv, tag := s.taggedConversation(map[string]any{"Member Number Verification": "100001"}, leads[0])
 	s.notify(tagNotification(testenv.Name("notif_"), conv.ID, tagsAdded, tag, nil))
-	res := s.mustResync(conv.ID, workflows.ResyncSynced)
+	res := s.mustResync(conv.ID, activities.ResyncSynced)
 	c := s.assertAdaSynced()
 	merged := slices.Sorted(slices.Values(res.MergedLeads))
 	if c.ID != newer.ID || !slices.Equal(merged, slices.Sorted(slices.Values(leads))) ||
@@ -285,11 +285,11 @@ func TestTagResyncStopsKeepTheTag(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		attrs   map[string]any // on the conversation; the payload leaves them out
-		outcome string
+		outcome activities.ResyncOutcome
 	}{
-		{"missing member number", map[string]any{"Member Number Verification": ""}, workflows.ResyncNoMemberNumber},
-		{"unknown member", map[string]any{"Member Number Verification": "999999"}, workflows.ResyncMemberNotFound},
-		{"inactive member", map[string]any{"member_number_verification": "100005"}, workflows.ResyncMemberNotFound},
+		{"missing member number", map[string]any{"Member Number Verification": ""}, activities.ResyncNoMemberNumber},
+		{"unknown member", map[string]any{"Member Number Verification": "999999"}, activities.ResyncMemberNotFound},
+		{"inactive member", map[string]any{"member_number_verification": "100005"}, activities.ResyncMemberNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conv, tag := s.taggedConversation(tc.attrs)
@@ -337,7 +337,7 @@ func TestTagResyncTagAlreadyGone(t *testing.T) {
 	}
 	conv := convs[0]
 	s.notify(tagNotification(testenv.Name("notif_"), conv.ID, tagsAdded, tag, map[string]any{"Member Number Verification": "100001"}))
-	res := s.mustResync(conv.ID, workflows.ResyncSynced)
+	res := s.mustResync(conv.ID, activities.ResyncSynced)
 	if res.Tag != activities.AlreadyDone {
 		t.Fatalf("result %+v", res)
 	}
@@ -450,7 +450,7 @@ func TestTagResyncRecoversFromIntercomFailures(t *testing.T) {
 	leads := s.addLeads(2, adaEmail)
 	conv, tag := s.taggedConversation(map[string]any{"Member Number Verification": "100001"}, leads[0])
 	s.notify(tagNotification(testenv.Name("notif_"), conv.ID, tagsAdded, tag, nil))
-	res := s.mustResync(conv.ID, workflows.ResyncSynced)
+	res := s.mustResync(conv.ID, activities.ResyncSynced)
 
 	if left := f.unfired(); len(left) != 0 {
 		t.Fatalf("failures never injected: %v", left)

@@ -8,14 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/jackc/pgx/v5"
-)
-
-// The kinds of entity a backfill walks through, in this order.
-const (
-	BackfillOrganizations = "organizations"
-	BackfillUsers         = "users"
-	BackfillInvitations   = "invitations"
 )
 
 // BackfillFilter selects what a backfill syncs. The zero value selects
@@ -37,7 +31,7 @@ func (f BackfillFilter) byID() bool { return len(f.OrgIDs) > 0 || len(f.UserIDs)
 
 // where is the condition selecting kind's rows (aliased t) under f; its
 // parameters are appended to args.
-func (f BackfillFilter) where(kind string, args *[]any) (string, error) {
+func (f BackfillFilter) where(kind entity.Kind, args *[]any) (string, error) {
 	arg := func(v any) string {
 		*args = append(*args, v)
 		return fmt.Sprintf("$%d", len(*args))
@@ -51,7 +45,7 @@ func (f BackfillFilter) where(kind string, args *[]any) (string, error) {
 	}
 	var conds []string
 	switch kind {
-	case BackfillOrganizations:
+	case entity.Organization:
 		if f.byID() {
 			conds = append(conds, fmt.Sprintf(
 				`(t.id = ANY(%s) OR t.id IN (SELECT m.org_id FROM memberships m WHERE m.user_id = ANY(%s)))`, arg(orgs), arg(users)))
@@ -59,7 +53,7 @@ func (f BackfillFilter) where(kind string, args *[]any) (string, error) {
 		if f.UpdatedSince != nil {
 			conds = append(conds, "t.row_updated_at >= "+arg(*f.UpdatedSince))
 		}
-	case BackfillUsers:
+	case entity.User:
 		if f.byID() {
 			conds = append(conds, fmt.Sprintf(
 				`(t.id = ANY(%s) OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = t.id AND m.org_id = ANY(%s)))`, arg(users), arg(orgs)))
@@ -69,7 +63,7 @@ func (f BackfillFilter) where(kind string, args *[]any) (string, error) {
 			conds = append(conds, fmt.Sprintf(
 				`(t.row_updated_at >= %[1]s OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = t.id AND m.row_updated_at >= %[1]s))`, since))
 		}
-	case BackfillInvitations:
+	case entity.Invitation:
 		if f.byID() {
 			conds = append(conds, fmt.Sprintf(`(t.org_id = ANY(%s) OR t.user_id = ANY(%s))`, arg(orgs), arg(users)))
 		}
@@ -85,26 +79,15 @@ func (f BackfillFilter) where(kind string, args *[]any) (string, error) {
 	return strings.Join(conds, " AND "), nil
 }
 
-func backfillTable(kind string) string {
-	switch kind {
-	case BackfillOrganizations:
-		return "organizations"
-	case BackfillUsers:
-		return "users"
-	default:
-		return "invitations"
-	}
-}
-
 // BackfillCount counts kind's rows under f.
-func (s *Store) BackfillCount(ctx context.Context, kind string, f BackfillFilter) (int, error) {
+func (s *Store) BackfillCount(ctx context.Context, kind entity.Kind, f BackfillFilter) (int, error) {
 	var args []any
 	cond, err := f.where(kind, &args)
 	if err != nil {
 		return 0, err
 	}
 	var n int
-	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM `+backfillTable(kind)+` t WHERE `+cond, args...).Scan(&n)
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM `+kind.Plural()+` t WHERE `+cond, args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count %s: %w", kind, err)
 	}
@@ -116,7 +99,7 @@ func (s *Store) BackfillCount(ctx context.Context, kind string, f BackfillFilter
 // and how many there are (0 at the end). The page is then (after, upTo]:
 // a range, so that a batch reloads exactly its rows without carrying
 // their ids.
-func (s *Store) BackfillRange(ctx context.Context, kind string, f BackfillFilter, after string, limit int) (upTo string, n int, err error) {
+func (s *Store) BackfillRange(ctx context.Context, kind entity.Kind, f BackfillFilter, after string, limit int) (upTo string, n int, err error) {
 	args := []any{after, limit}
 	cond, err := f.where(kind, &args)
 	if err != nil {
@@ -124,7 +107,7 @@ func (s *Store) BackfillRange(ctx context.Context, kind string, f BackfillFilter
 	}
 	err = s.pool.QueryRow(ctx, `
 		SELECT count(*), COALESCE(max(id), '') FROM (
-			SELECT t.id FROM `+backfillTable(kind)+` t WHERE t.id > $1 AND `+cond+`
+			SELECT t.id FROM `+kind.Plural()+` t WHERE t.id > $1 AND `+cond+`
 			ORDER BY t.id LIMIT $2) page`, args...).Scan(&n, &upTo)
 	if err != nil {
 		return "", 0, fmt.Errorf("page %s after %q: %w", kind, after, err)
@@ -135,7 +118,7 @@ func (s *Store) BackfillRange(ctx context.Context, kind string, f BackfillFilter
 // BackfillOrgs loads the organizations of the range (after, upTo] under f.
 func (s *Store) BackfillOrgs(ctx context.Context, f BackfillFilter, after, upTo string) ([]Org, error) {
 	args := []any{after, upTo}
-	cond, err := f.where(BackfillOrganizations, &args)
+	cond, err := f.where(entity.Organization, &args)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +138,7 @@ func (s *Store) BackfillOrgs(ctx context.Context, f BackfillFilter, after, upTo 
 // with its OrgIDs as User computes them.
 func (s *Store) BackfillUsers(ctx context.Context, f BackfillFilter, after, upTo string) ([]User, error) {
 	args := []any{after, upTo}
-	cond, err := f.where(BackfillUsers, &args)
+	cond, err := f.where(entity.User, &args)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +174,7 @@ type BackfillInvitation struct {
 // under f.
 func (s *Store) BackfillInvitations(ctx context.Context, f BackfillFilter, after, upTo string) ([]BackfillInvitation, error) {
 	args := []any{after, upTo}
-	cond, err := f.where(BackfillInvitations, &args)
+	cond, err := f.where(entity.Invitation, &args)
 	if err != nil {
 		return nil, err
 	}
@@ -215,10 +198,10 @@ func (s *Store) BackfillInvitations(ctx context.Context, f BackfillFilter, after
 }
 
 // SyncStates returns the sync state of each of ids that has one.
-func (s *Store) SyncStates(ctx context.Context, kind string, ids []string) (map[string]SyncState, error) {
+func (s *Store) SyncStates(ctx context.Context, kind entity.Kind, ids []string) (map[string]SyncState, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT entity_id, intercom_id, pushed_hash, fields_hash, attached_org_ids, deleted_at IS NOT NULL
-		FROM sync_state WHERE entity_kind = $1 AND entity_id = ANY($2)`, kind, ids)
+		FROM sync_state WHERE entity_kind = $1 AND entity_id = ANY($2)`, kind.Record(), ids)
 	if err != nil {
 		return nil, fmt.Errorf("load sync states of %d %s: %w", len(ids), kind, err)
 	}
@@ -242,7 +225,7 @@ func (s *Store) SyncStates(ctx context.Context, kind string, ids []string) (map[
 func (s *Store) OrgsByCompanyID(ctx context.Context, intercomIDs []string) (map[string]string, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT intercom_id, entity_id FROM sync_state
-		WHERE entity_kind = $1 AND intercom_id = ANY($2) AND intercom_id <> ''`, KindCompany, intercomIDs)
+		WHERE entity_kind = $1 AND intercom_id = ANY($2) AND intercom_id <> ''`, entity.Organization.Record(), intercomIDs)
 	if err != nil {
 		return nil, fmt.Errorf("map companies to organizations: %w", err)
 	}
@@ -260,7 +243,7 @@ func (s *Store) OrgsByCompanyID(ctx context.Context, intercomIDs []string) (map[
 
 // RecordBackfillFailure keeps an entity the backfill workflowID could not
 // sync, with the error.
-func (s *Store) RecordBackfillFailure(ctx context.Context, workflowID, kind, id, msg string) error {
+func (s *Store) RecordBackfillFailure(ctx context.Context, workflowID string, kind entity.Kind, id, msg string) error {
 	_, err := s.pool.Exec(ctx, `
 		INSERT INTO backfill_failures (workflow_id, entity_kind, entity_id, error) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (workflow_id, entity_kind, entity_id) DO UPDATE SET error = EXCLUDED.error, failed_at = now()`,
@@ -273,10 +256,10 @@ func (s *Store) RecordBackfillFailure(ctx context.Context, workflowID, kind, id,
 
 // BackfillFailure is an entity a backfill could not sync.
 type BackfillFailure struct {
-	Kind     string    `json:"kind"`
-	EntityID string    `json:"entity_id"`
-	Error    string    `json:"error"`
-	FailedAt time.Time `json:"failed_at"`
+	Kind     entity.Kind `json:"kind"`
+	EntityID string      `json:"entity_id"`
+	Error    string      `json:"error"`
+	FailedAt time.Time   `json:"failed_at"`
 }
 
 // BackfillFailures lists the failures of a backfill, oldest first.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/intercom-sync/intercom-sync/internal/clerk"
 	"github.com/intercom-sync/intercom-sync/internal/clerksim"
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 	"github.com/intercom-sync/intercom-sync/internal/testenv"
 )
@@ -46,7 +47,7 @@ func TestBackfillFiltersAndPages(t *testing.T) {
 	ev(clerk.InvitationCreated, "inv_2", clerksim.InvitationEvent(clerk.InvitationCreated,
 		clerksim.Invitation{ID: "inv_2", OrgID: "org_3", Email: "new@example.com", Status: "pending", CreatedAtMs: 1, UpdatedAtMs: 1}))
 
-	ids := func(kind string, f store.BackfillFilter) string {
+	ids := func(kind entity.Kind, f store.BackfillFilter) string {
 		t.Helper()
 		var out []string
 		for after := ""; ; {
@@ -62,7 +63,7 @@ func TestBackfillFiltersAndPages(t *testing.T) {
 				t.Fatalf("count %d, %v", count, err)
 			}
 			switch kind {
-			case store.BackfillOrganizations:
+			case entity.Organization:
 				orgs, err := s.BackfillOrgs(ctx, f, after, upTo)
 				if err != nil || len(orgs) != n {
 					t.Fatalf("page (%s, %s]: %d orgs, %v", after, upTo, len(orgs), err)
@@ -70,7 +71,7 @@ func TestBackfillFiltersAndPages(t *testing.T) {
 				for _, o := range orgs {
 					out = append(out, o.ID)
 				}
-			case store.BackfillUsers:
+			case entity.User:
 				users, err := s.BackfillUsers(ctx, f, after, upTo)
 				if err != nil || len(users) != n {
 					t.Fatalf("page (%s, %s]: %d users, %v", after, upTo, len(users), err)
@@ -91,27 +92,27 @@ func TestBackfillFiltersAndPages(t *testing.T) {
 		}
 		return fmt.Sprint(out)
 	}
-	check := func(kind string, f store.BackfillFilter, want string) {
+	check := func(kind entity.Kind, f store.BackfillFilter, want string) {
 		t.Helper()
 		if got := ids(kind, f); got != want {
 			t.Errorf("%s under %+v = %s, want %s", kind, f, got, want)
 		}
 	}
 	all := store.BackfillFilter{}
-	check(store.BackfillOrganizations, all, "[org_1 org_2 org_3]")
+	check(entity.Organization, all, "[org_1 org_2 org_3]")
 	// Live memberships of live organizations only; tombstones included.
-	check(store.BackfillUsers, all, "[user_1[org_1] user_2[org_2] user_3[] user_4[]]")
-	check(store.BackfillInvitations, all, "[inv_1(user_4,false) inv_2(,true)]")
+	check(entity.User, all, "[user_1[org_1] user_2[org_2] user_3[] user_4[]]")
+	check(entity.Invitation, all, "[inv_1(user_4,false) inv_2(,true)]")
 
 	byOrg := store.BackfillFilter{OrgIDs: []string{"org_1"}}
-	check(store.BackfillOrganizations, byOrg, "[org_1]")
-	check(store.BackfillUsers, byOrg, "[user_1[org_1] user_2[org_2]]") // user_2 left org_1: it must be detached
-	check(store.BackfillInvitations, byOrg, "[inv_1(user_4,false)]")
+	check(entity.Organization, byOrg, "[org_1]")
+	check(entity.User, byOrg, "[user_1[org_1] user_2[org_2]]") // user_2 left org_1: it must be detached
+	check(entity.Invitation, byOrg, "[inv_1(user_4,false)]")
 
 	byUser := store.BackfillFilter{UserIDs: []string{"user_2"}}
-	check(store.BackfillOrganizations, byUser, "[org_1 org_2 org_3]")
-	check(store.BackfillUsers, byUser, "[user_2[org_2]]")
-	check(store.BackfillInvitations, byUser, "[]")
+	check(entity.Organization, byUser, "[org_1 org_2 org_3]")
+	check(entity.User, byUser, "[user_2[org_2]]")
+	check(entity.Invitation, byUser, "[]")
 
 	since := time.Now()
 	time.Sleep(10 * time.Millisecond)
@@ -119,7 +120,7 @@ func TestBackfillFiltersAndPages(t *testing.T) {
 	ev(clerk.UserUpdated, u4.ID, clerksim.UserEvent(clerk.UserUpdated, u4))
 	mem(clerk.MembershipDeleted, "m1", "user_1", o1)
 	recent := store.BackfillFilter{UpdatedSince: &since}
-	check(store.BackfillOrganizations, recent, "[]") // the membership event carries org_1, unchanged
-	check(store.BackfillUsers, recent, "[user_1[] user_4[]]")
-	check(store.BackfillInvitations, recent, "[]")
+	check(entity.Organization, recent, "[]") // the membership event carries org_1, unchanged
+	check(entity.User, recent, "[user_1[] user_4[]]")
+	check(entity.Invitation, recent, "[]")
 }

@@ -8,12 +8,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/intercom-sync/intercom-sync/internal/clerk"
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 )
-
-// KindInvitation is the sync_state kind of an invitation's invited contact.
-// Its Deleted flag means the invited contact is gone: revoked, or absorbed
-// into the user's contact.
-const KindInvitation = "invitation"
 
 // Invitation statuses as Clerk sends them.
 const (
@@ -116,7 +112,7 @@ func (s *Store) InvitedContactsOf(ctx context.Context, userID, email string) ([]
 		JOIN sync_state st ON st.entity_kind = $3 AND st.entity_id = i.id
 		WHERE (i.user_id = $1 OR ($2 <> '' AND lower(i.email) = lower($2)))
 		  AND i.status <> 'revoked' AND st.intercom_id <> '' AND st.deleted_at IS NULL
-		ORDER BY i.clerk_created_at, i.id`, userID, email, KindInvitation)
+		ORDER BY i.clerk_created_at, i.id`, userID, email, entity.Invitation.Record())
 	if err != nil {
 		return nil, fmt.Errorf("invited contacts of user %s: %w", userID, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -80,12 +81,6 @@ func (s *Store) Org(ctx context.Context, id string) (Org, error) {
 	return o, nil
 }
 
-// Entity kinds in sync_state.
-const (
-	KindContact = "contact" // a Clerk user's contact
-	KindCompany = "company" // a Clerk organization's company
-)
-
 // SyncState is what was last pushed to Intercom for one entity.
 type SyncState struct {
 	IntercomID string
@@ -95,15 +90,18 @@ type SyncState struct {
 	// if the push did not complete (attachments may be left).
 	FieldsHash     string
 	AttachedOrgIDs []string
-	Deleted        bool
+	// Deleted: the record is gone from Intercom (for an invitation: its
+	// invited contact was deleted on revocation, or absorbed into the
+	// user's contact).
+	Deleted bool
 }
 
 // SyncState returns the entity's state, or the zero value if never pushed.
-func (s *Store) SyncState(ctx context.Context, kind, id string) (SyncState, error) {
+func (s *Store) SyncState(ctx context.Context, kind entity.Kind, id string) (SyncState, error) {
 	var st SyncState
 	err := s.pool.QueryRow(ctx, `
 		SELECT intercom_id, pushed_hash, fields_hash, attached_org_ids, deleted_at IS NOT NULL
-		FROM sync_state WHERE entity_kind = $1 AND entity_id = $2`, kind, id).
+		FROM sync_state WHERE entity_kind = $1 AND entity_id = $2`, kind.Record(), id).
 		Scan(&st.IntercomID, &st.Hash, &st.FieldsHash, &st.AttachedOrgIDs, &st.Deleted)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return SyncState{}, nil
@@ -115,7 +113,7 @@ func (s *Store) SyncState(ctx context.Context, kind, id string) (SyncState, erro
 }
 
 // SaveSyncState records a push, or progress within one.
-func (s *Store) SaveSyncState(ctx context.Context, kind, id string, st SyncState) error {
+func (s *Store) SaveSyncState(ctx context.Context, kind entity.Kind, id string, st SyncState) error {
 	if st.AttachedOrgIDs == nil {
 		st.AttachedOrgIDs = []string{}
 	}
@@ -126,7 +124,7 @@ func (s *Store) SaveSyncState(ctx context.Context, kind, id string, st SyncState
 			intercom_id = EXCLUDED.intercom_id, pushed_hash = EXCLUDED.pushed_hash,
 			fields_hash = EXCLUDED.fields_hash, attached_org_ids = EXCLUDED.attached_org_ids,
 			pushed_at = now(), deleted_at = EXCLUDED.deleted_at`,
-		kind, id, st.IntercomID, st.Hash, st.FieldsHash, st.AttachedOrgIDs, st.Deleted)
+		kind.Record(), id, st.IntercomID, st.Hash, st.FieldsHash, st.AttachedOrgIDs, st.Deleted)
 	if err != nil {
 		return fmt.Errorf("save sync state %s/%s: %w", kind, id, err)
 	}

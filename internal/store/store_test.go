@@ -10,6 +10,7 @@ import (
 
 	"github.com/intercom-sync/intercom-sync/internal/clerk"
 	"github.com/intercom-sync/intercom-sync/internal/clerksim"
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 	"github.com/intercom-sync/intercom-sync/internal/testenv"
 )
@@ -182,15 +183,15 @@ func TestConcurrentUpdatesKeepTheNewest(t *testing.T) {
 func TestSyncStateRoundTrip(t *testing.T) {
 	s, _ := testenv.Store(t)
 	ctx := context.Background()
-	st, err := s.SyncState(ctx, store.KindContact, "nobody")
+	st, err := s.SyncState(ctx, entity.User, "nobody")
 	if err != nil || st.IntercomID != "" {
 		t.Fatalf("missing state = %+v, %v", st, err)
 	}
 	want := store.SyncState{IntercomID: "abc", Hash: "h", AttachedOrgIDs: []string{"org_1"}}
-	if err := s.SaveSyncState(ctx, store.KindContact, "u", want); err != nil {
+	if err := s.SaveSyncState(ctx, entity.User, "u", want); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := s.SyncState(ctx, store.KindContact, "u")
+	got, _ := s.SyncState(ctx, entity.User, "u")
 	if got.IntercomID != "abc" || got.Hash != "h" || fmt.Sprint(got.AttachedOrgIDs) != "[org_1]" || got.Deleted {
 		t.Fatalf("state = %+v", got)
 	}
