@@ -2,9 +2,7 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -96,91 +94,11 @@ func (a *Activities) RecordBackfillFailure(ctx context.Context, f store.Backfill
 	return a.Store.RecordBackfillFailure(ctx, activity.GetInfo(ctx).WorkflowExecution.ID, f.Kind, f.EntityID, f.Error)
 }
 
-// ScanCompaniesRequest says how many organizations the backfill will look
-// at, to choose between listing every company and looking each up.
-type ScanCompaniesRequest struct {
-	Organizations int `json:"organizations"`
-}
-
-// ScanCompaniesResult says whether the listing was kept (Snapshot) and
-// what it cost.
-type ScanCompaniesResult struct {
-	Snapshot  bool `json:"snapshot"`
-	Companies int  `json:"companies"`
-	Pages     int  `json:"pages"`
-}
-
 // backfillPatience: transient errors are retried inside the call, with
 // backoff (0.5 s doubling to 8 s, about a minute in all); if Intercom is
 // still failing after that, the activity fails and Temporal retries it
 // later, resuming from its heartbeat.
 var backfillPatience = intercom.Patience{Retries: 8}
-
-// ScanCompanies lists every company in Intercom (GET /companies, 60 per
-// call) into the backfill's snapshot, which BackfillBatch compares
-// organizations with: N organizations then cost N/60 reads instead of N.
-// When the backfill looks at fewer organizations than there are pages, it
-// stops after the first page and reports Snapshot false: looking them up
-// one by one is cheaper. It heartbeats the next page, so a retried attempt
-// goes on from there.
-func (a *Activities) ScanCompanies(ctx context.Context, req ScanCompaniesRequest) (ScanCompaniesResult, error) {
-	wfID := activity.GetInfo(ctx).WorkflowExecution.ID
-	a = a.forBackfill("")
-	var prog struct {
-		Page   int                 `json:"page"`
-		Result ScanCompaniesResult `json:"result"`
-	}
-	if activity.HasHeartbeatDetails(ctx) {
-		if err := activity.GetHeartbeatDetails(ctx, &prog); err != nil {
-			return ScanCompaniesResult{}, err
-		}
-	} else {
-		// A backfill started again under the same workflow id must not
-		// see the last one's listing.
-		if err := a.Store.ClearCompanySnapshot(ctx, wfID); err != nil {
-			return ScanCompaniesResult{}, err
-		}
-		prog.Page = 1
-	}
-	var mu sync.Mutex
-	stop := heartbeatEvery(ctx, time.Second, func() any {
-		mu.Lock()
-		defer mu.Unlock()
-		return prog
-	})
-	defer stop()
-	for {
-		list, err := a.Intercom.ListCompanies(ctx, prog.Page, intercom.MaxCompaniesPerPage)
-		if err != nil {
-			return prog.Result, classify(fmt.Errorf("list companies, page %d: %w", prog.Page, err))
-		}
-		if prog.Page == 1 && req.Organizations < list.Pages.TotalPages {
-			return ScanCompaniesResult{Pages: 1}, nil
-		}
-		bodies := make(map[string]json.RawMessage, len(list.Data))
-		for _, c := range list.Data {
-			b, err := json.Marshal(c)
-			if err != nil {
-				return prog.Result, err
-			}
-			bodies[c.CompanyID] = b
-		}
-		if err := a.Store.SaveCompanySnapshot(ctx, wfID, bodies); err != nil {
-			return prog.Result, err
-		}
-		mu.Lock()
-		prog.Result.Companies += len(list.Data)
-		prog.Result.Pages = prog.Page
-		prog.Page++
-		last := prog.Page > list.Pages.TotalPages || len(list.Data) == 0
-		prog.Result.Snapshot = last
-		res := prog.Result
-		mu.Unlock()
-		if last {
-			return res, nil
-		}
-	}
-}
 
 // BackfillBatchRequest is one range of one kind of entity.
 type BackfillBatchRequest struct {
@@ -288,12 +206,6 @@ func (a *Activities) BackfillBatch(ctx context.Context, req BackfillBatchRequest
 	return b.progress().Result, nil
 }
 
-// batchProgress is a batch's heartbeat.
-type batchProgress struct {
-	Done   []string            `json:"done"`
-	Result BackfillBatchResult `json:"result"`
-}
-
 // batch is one BackfillBatch attempt.
 type batch struct {
 	a    *Activities
@@ -303,57 +215,6 @@ type batch struct {
 	mu   sync.Mutex
 	done map[string]bool
 	res  BackfillBatchResult
-}
-
-// heartbeatEvery records progress() every interval until stopped, and
-// once more then, so that an activity waiting on the rate limit or a
-// retry still shows it is alive. The SDK sends the latest details at
-// most once per throttle interval (80 % of the heartbeat timeout).
-func heartbeatEvery(ctx context.Context, every time.Duration, progress func() any) (stop func()) {
-	quit := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				activity.RecordHeartbeat(ctx, progress())
-			}
-		}
-	})
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			close(quit)
-			wg.Wait()
-			activity.RecordHeartbeat(ctx, progress())
-		})
-	}
-}
-
-func (b *batch) progress() batchProgress {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.progressLocked()
-}
-
-func (b *batch) progressLocked() batchProgress {
-	p := batchProgress{Result: b.res, Done: make([]string, 0, len(b.done))}
-	for id := range b.done {
-		p.Done = append(p.Done, id)
-	}
-	return p
-}
-
-func (b *batch) isDone(id string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.done[id]
 }
 
 // each runs fn for every index with the batch's concurrency; the first

@@ -51,9 +51,11 @@ func (a *Activities) PushUser(ctx context.Context, req PushRequest) (PushResult,
 	return a.finishPush("user", "user_id", req.EntityID, res, err)
 }
 
-// finishPush logs a push with the reference's messages ("Successfully
-// synced user {id} to Intercom", "Failed to sync organization {id} to
-// Intercom: {err}") and turns its error into a retry decision.
+// finishPush logs a push with the messages of the integration this
+// service replaced ("Successfully synced user {id} to Intercom", "Failed
+// to sync organization {id} to Intercom: {err}"), so the log searches and
+// alerts built on them keep working, and turns its error into a retry
+// decision.
 func (a *Activities) finishPush(label, idField, id string, res PushResult, err error) (PushResult, error) {
 	if err != nil {
 		a.Log.WithField(idField, id).Errorf("Failed to sync %s %s to Intercom: %v", label, id, err)

@@ -17,7 +17,7 @@ import (
 // Both payload shapes of conversation_part.tag.created start TagResync for
 // the conversation: tags_added (API 2.x, with the tag id and the UI label
 // of the attribute) and the conversation part of type tag (the shape the
-// reference integration describes, snake_case attribute).
+// integration this service replaced read, snake_case attribute).
 func TestTagNotificationStartsTagResync(t *testing.T) {
 	for _, tc := range []struct {
 		fixture string

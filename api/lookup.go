@@ -138,9 +138,10 @@ func (h *LookupHandler) authorized(r *http.Request) bool {
 }
 
 // parseLookupEmail returns the trimmed email, or the 400 message: an
-// empty body, a missing, null or blank email is "required"; a body that
-// is not a JSON object, an email that is not a string or not an address
-// is "invalid".
+// empty body (or JSON null), a missing, null or blank email is
+// "required"; a body that is not a JSON object (an array, a string, a
+// number, broken JSON) gets "request body must be a JSON object"; an
+// email that is not a string or not an address is "invalid".
 func parseLookupEmail(body []byte) (string, string) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return "", errEmailRequired

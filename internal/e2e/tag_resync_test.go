@@ -31,7 +31,8 @@ const (
 
 // tagShape is how a conversation_part.tag.created notification names the
 // added tag: API 2.x lists it in tags_added (with its id); the payload the
-// reference integration describes carries a conversation part of type tag.
+// integration this service replaced read carries a conversation part of
+// type tag.
 type tagShape int
 
 const (
