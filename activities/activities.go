@@ -18,6 +18,7 @@ import (
 
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/members"
+	"github.com/intercom-sync/intercom-sync/internal/metrics"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
 
@@ -38,6 +39,10 @@ type Deps struct {
 
 	// Temporal lets an activity wake another entity's workflow.
 	Temporal Signaler
+
+	// Metrics counts what only the activities see (custom attributes
+	// Intercom refused).
+	Metrics *metrics.Metrics
 
 	// AdminID (INTERCOM_ADMIN_ID) is the admin on whose behalf the
 	// tag-based re-sync removes its tag; empty: the token's admin (GET /me).
@@ -76,6 +81,7 @@ func (d Deps) check() error {
 		"Positions":   isNil(d.Positions),
 		"MemberTypes": d.MemberTypes.IsZero(),
 		"Temporal":    isNil(d.Temporal),
+		"Metrics":     d.Metrics == nil,
 	}
 	for _, name := range slices.Sorted(maps.Keys(missing)) {
 		if missing[name] {

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 
@@ -24,8 +25,10 @@ var customAttributes = map[string][]attributeSpec{
 		{Name: "facility", DataType: "string", Description: "Member's facility (RNAV for retired members)"},
 		{Name: "positions", DataType: "string", Description: "Member's positions, comma-separated"},
 	},
+	// The organization's creation time is not one of them: it goes to the
+	// standard remote_created_at (company created_at is a standard,
+	// read-only attribute: docs/intercom.md).
 	"company": {
-		{Name: "created_at", DataType: "date", Description: "When the organization was created in the app"},
 		{Name: "environment", DataType: "string", Description: "Deployment that synced this company (ENVIRONMENT_NAME)"},
 	},
 }
@@ -35,10 +38,41 @@ type attributeSpec struct {
 }
 
 // attributeGuard remembers which models' attributes this process has
-// ensured, so the check costs Intercom calls once per model, not per sync.
+// ensured, so the check costs Intercom calls once per model, not per sync,
+// and which ones Intercom refused to create: those are left out of every
+// write (a write naming an undefined attribute is refused whole).
 type attributeGuard struct {
-	mu   sync.Mutex
-	done map[string]bool
+	mu      sync.Mutex
+	done    map[string]bool
+	refused map[string]bool // "model.name"
+}
+
+// writable is f without the custom attributes Intercom refused to create.
+func (g *attributeGuard) writable(model string, f intercom.Fields) intercom.Fields {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	custom, ok := f["custom_attributes"].(map[string]any)
+	if !ok || len(g.refused) == 0 {
+		return f
+	}
+	var kept map[string]any
+	for name := range custom {
+		if g.refused[model+"."+name] {
+			kept = maps.Clone(custom)
+			break
+		}
+	}
+	if kept == nil {
+		return f
+	}
+	for name := range kept {
+		if g.refused[model+"."+name] {
+			delete(kept, name)
+		}
+	}
+	out := maps.Clone(f)
+	out["custom_attributes"] = kept
+	return out
 }
 
 // ensureAttributes creates the model's missing custom attributes. It lists
@@ -56,7 +90,7 @@ func (a *Activities) ensureAttributes(ctx context.Context, model string) error {
 	}
 	have := map[string]bool{}
 	for _, attr := range existing {
-		if attr.Custom || strings.HasPrefix(attr.FullName, "custom_attributes.") {
+		if isCustom(attr) {
 			have[attr.Name] = true
 		}
 	}
@@ -67,7 +101,29 @@ func (a *Activities) ensureAttributes(ctx context.Context, model string) error {
 		err := a.Intercom.CreateDataAttribute(ctx, intercom.DataAttribute{
 			Name: spec.Name, Model: model, DataType: spec.DataType,
 		}, spec.Description)
-		if err != nil && !alreadyExists(err) {
+		if refusedAttribute(err) {
+			// "Already exists" (another worker made it a moment ago) and
+			// "refused" (a standard attribute's name) can read alike:
+			// only the list says which.
+			if created, lerr := a.hasCustomAttribute(ctx, model, spec.Name); lerr != nil {
+				return lerr
+			} else if created {
+				err = nil
+			}
+		}
+		switch {
+		case err == nil:
+		case refusedAttribute(err):
+			// Intercom will not have this attribute (a reserved name, a
+			// plan limit): sync without it rather than fail every write.
+			if a.attrs.refused == nil {
+				a.attrs.refused = map[string]bool{}
+			}
+			a.attrs.refused[model+"."+spec.Name] = true
+			a.Metrics.IntercomAttributesRefused.WithLabelValues(model, spec.Name).Inc()
+			a.Log.WithFields(map[string]any{"model": model, "attribute": spec.Name}).
+				Warnf("Intercom refused to create the %s attribute %s; syncing without it: %v", model, spec.Name, err)
+		default:
 			return fmt.Errorf("create %s data attribute %s: %w", model, spec.Name, err)
 		}
 	}
@@ -78,22 +134,34 @@ func (a *Activities) ensureAttributes(ctx context.Context, model string) error {
 	return nil
 }
 
-// alreadyExists recognises Intercom's answer to creating an attribute that
-// another worker created a moment ago ("You already have 'x' in your data").
-func alreadyExists(err error) bool {
-	k, ok := intercom.KindOf(err)
-	return ok && k == intercom.KindClient && strings.Contains(strings.ToLower(err.Error()), "already")
+// hasCustomAttribute says whether the model has the custom attribute.
+func (a *Activities) hasCustomAttribute(ctx context.Context, model, name string) (bool, error) {
+	existing, err := a.Intercom.ListDataAttributes(ctx, model)
+	if err != nil {
+		return false, fmt.Errorf("list %s data attributes: %w", model, err)
+	}
+	for _, attr := range existing {
+		if isCustom(attr) && attr.Name == name {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
-// withAttributes ensures the model's custom attributes, then runs write.
-// If Intercom answers that a custom attribute does not exist (it was
-// archived or removed since this process checked), it forgets what it
-// knew, ensures again and retries the write once.
-func (a *Activities) withAttributes(ctx context.Context, model string, write func() error) error {
+func isCustom(attr intercom.DataAttribute) bool {
+	return attr.Custom || strings.HasPrefix(attr.FullName, "custom_attributes.")
+}
+
+// withAttributes ensures the model's custom attributes, then runs write
+// with f less the attributes Intercom refused to create. If Intercom
+// answers that a custom attribute does not exist (it was archived or
+// removed since this process checked), it forgets what it knew, ensures
+// again and retries the write once.
+func (a *Activities) withAttributes(ctx context.Context, model string, f intercom.Fields, write func(intercom.Fields) error) error {
 	if err := a.ensureAttributes(ctx, model); err != nil {
 		return err
 	}
-	err := write()
+	err := write(a.attrs.writable(model, f))
 	if !missingAttribute(err) {
 		return err
 	}
@@ -103,7 +171,16 @@ func (a *Activities) withAttributes(ctx context.Context, model string, write fun
 	if err := a.ensureAttributes(ctx, model); err != nil {
 		return err
 	}
-	return write()
+	return write(a.attrs.writable(model, f))
+}
+
+// refusedAttribute: Intercom answered the creation of a data attribute
+// with a client error other than "already exists" (a standard attribute's
+// name, a bad name, too many attributes). Auth errors are not refusals:
+// they fail every call.
+func refusedAttribute(err error) bool {
+	k, ok := intercom.KindOf(err)
+	return ok && k == intercom.KindClient
 }
 
 // missingAttribute recognises Intercom's 400 for a write to an unknown

@@ -88,7 +88,7 @@ func (b *batch) organization(ctx context.Context, o store.Org, st store.SyncStat
 	}
 	t := a.orgCompany(o)
 	fields, want := t.Fields, t.doneAs(haveID)
-	diff := fieldDiff(fields, have)
+	diff := fieldDiff(a.attrs.writable("company", fields), have)
 	if haveID != "" && len(diff) == 0 {
 		return b.unchanged(ctx, entity.Organization, o.ID, st, want)
 	}

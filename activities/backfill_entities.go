@@ -110,7 +110,7 @@ func (b *batch) contact(ctx context.Context, j contactJob, ci *companyIndex) (ou
 		if err != nil {
 			return outcome{}, err
 		}
-		diff = fieldDiff(j.fields, have)
+		diff = fieldDiff(a.attrs.writable("contact", j.fields), have)
 		if companies, err = b.companiesOf(ctx, j.seen); err != nil {
 			return outcome{}, err
 		}
@@ -139,9 +139,9 @@ func (b *batch) contact(ctx context.Context, j contactJob, ci *companyIndex) (ou
 	}
 	if j.seen == nil || len(diff) > 0 {
 		var how PushOutcome
-		err := a.withAttributes(ctx, "contact", func() error {
+		err := a.withAttributes(ctx, "contact", j.fields, func(fields intercom.Fields) error {
 			if j.seen != nil {
-				c, err := a.Intercom.UpdateContact(ctx, j.seen.ID, j.fields)
+				c, err := a.Intercom.UpdateContact(ctx, j.seen.ID, fields)
 				if err == nil {
 					contactID, how = c.ID, OutcomeUpdated
 					return nil
@@ -152,7 +152,7 @@ func (b *batch) contact(ctx context.Context, j contactJob, ci *companyIndex) (ou
 				// Deleted in Intercom since the search: make it again.
 			}
 			var err error
-			contactID, how, err = a.createContact(ctx, j.externalID, j.fields)
+			contactID, how, err = a.createContact(ctx, j.externalID, fields)
 			return err
 		})
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/intercom-sync/intercom-sync/activities"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/members"
+	"github.com/intercom-sync/intercom-sync/internal/metrics"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 	"github.com/intercom-sync/intercom-sync/internal/testenv"
 )
@@ -25,6 +26,7 @@ func TestNewRefusesAMissingDependency(t *testing.T) {
 		Positions:   unplugged{},
 		MemberTypes: members.MustParseTypeMap(members.DefaultTypeMap),
 		Temporal:    unplugged{},
+		Metrics:     metrics.New(),
 	}
 	if _, err := activities.New(full); err != nil {
 		t.Fatalf("New with every dependency: %v", err)

@@ -133,7 +133,7 @@ func (a *Activities) enrichContact(ctx context.Context, contactID string) (Enric
 		return res, fmt.Errorf("positions of member %s: %w", m.Number, err)
 	}
 	fields := a.memberFields(m, positions)
-	err = a.withAttributes(ctx, "contact", func() error {
+	err = a.withAttributes(ctx, "contact", fields, func(fields intercom.Fields) error {
 		_, err := a.Intercom.UpdateContact(ctx, contactID, fields)
 		return err
 	})

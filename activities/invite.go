@@ -74,8 +74,8 @@ func (a *Activities) pushInvitation(ctx context.Context, invID string, force boo
 	}
 	var contactID string
 	var outcome PushOutcome
-	err = a.withAttributes(ctx, "contact", func() (err error) {
-		contactID, outcome, err = a.upsertContact(ctx, st.IntercomID, InvitedExternalID(invID), want.Fields)
+	err = a.withAttributes(ctx, "contact", want.Fields, func(fields intercom.Fields) (err error) {
+		contactID, outcome, err = a.upsertContact(ctx, st.IntercomID, InvitedExternalID(invID), fields)
 		return err
 	})
 	if err != nil {

@@ -114,7 +114,7 @@ func (a *Activities) pushUser(ctx context.Context, userID string, force bool) (P
 	if st.FieldsHash != want.Done.FieldsHash || st.IntercomID == "" || st.Deleted {
 		var contactID string
 		var how PushOutcome
-		err := a.withAttributes(ctx, "contact", func() (err error) {
+		err := a.withAttributes(ctx, "contact", fields, func(fields intercom.Fields) (err error) {
 			contactID, how, err = a.upsertUserContact(ctx, st.IntercomID, userID, fields, invited)
 			return err
 		})

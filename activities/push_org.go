@@ -53,7 +53,7 @@ func (a *Activities) pushOrg(ctx context.Context, orgID string, force bool) (Pus
 // upsert by company_id), its custom attributes ensured first.
 func (a *Activities) upsertCompany(ctx context.Context, orgID string, fields intercom.Fields) (*intercom.Company, error) {
 	var c *intercom.Company
-	err := a.withAttributes(ctx, "company", func() (err error) {
+	err := a.withAttributes(ctx, "company", fields, func(fields intercom.Fields) (err error) {
 		c, err = a.Intercom.UpsertCompany(ctx, fields)
 		return err
 	})

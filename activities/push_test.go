@@ -1,10 +1,13 @@
 package activities_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,8 +22,10 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/emulator"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/members"
+	"github.com/intercom-sync/intercom-sync/internal/metrics"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 	"github.com/intercom-sync/intercom-sync/internal/testenv"
+	dto "github.com/prometheus/client_model/go"
 )
 
 type fixture struct {
@@ -47,6 +52,7 @@ func newFixture(t *testing.T, emOpts emulator.Options) *fixture {
 		Members:     unplugged{},
 		Positions:   unplugged{},
 		Temporal:    unplugged{},
+		Metrics:     metrics.New(),
 		MemberTypes: members.MustParseTypeMap(members.DefaultTypeMap),
 	})
 	if err != nil {
@@ -163,16 +169,22 @@ func TestPushOrgTwice(t *testing.T) {
 		t.Fatalf("second push wrote %d times", f.writes()-w)
 	}
 	snap := f.em.Snapshot()
-	if len(snap.Companies) != 1 || snap.Companies[0].CompanyID != org.ID || snap.Companies[0].Name != "Acme" {
+	if len(snap.Companies) != 1 || snap.Companies[0].CompanyID != org.ID || snap.Companies[0].Name != "Acme" ||
+		snap.Companies[0].RemoteCreatedAt != org.CreatedAtMs/1000 {
 		t.Fatalf("companies = %+v", snap.Companies)
 	}
-	// The custom attributes were created before the first write.
-	have := map[string]bool{}
+	// The custom attribute was created before the first write; the
+	// creation time is the standard remote_created_at, not a custom
+	// created_at (a standard, read-only company attribute).
+	custom := map[string]bool{}
 	for _, a := range snap.DataAttributes {
-		have[a.Model+"."+a.Name] = a.Custom
+		custom[a.Model+"."+a.Name] = a.Custom
 	}
-	if !have["company.created_at"] || !have["company.environment"] {
-		t.Fatalf("custom company attributes not created: %v", have)
+	if !custom["company.environment"] || custom["company.created_at"] {
+		t.Fatalf("custom company attributes: %v", custom)
+	}
+	if _, ok := snap.Companies[0].CustomAttributes["created_at"]; ok {
+		t.Fatalf("company carries a custom created_at: %v", snap.Companies[0].CustomAttributes)
 	}
 }
 
@@ -350,5 +362,54 @@ func TestForcedPushRestoresEditsMadeInIntercom(t *testing.T) {
 		if c := f.em.Snapshot().Contacts[0]; len(c.CompanyIDs) != 1 {
 			t.Fatalf("forced push %d: companies %v, want re-attached", i, c.CompanyIDs)
 		}
+	}
+}
+
+// refuseAttribute answers Intercom's way (400) when a custom data
+// attribute named name is created; every other call goes through.
+type refuseAttribute struct {
+	name string
+	next http.RoundTripper
+}
+
+func (r refuseAttribute) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPost && req.URL.Path == "/data_attributes" {
+		body, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		if bytes.Contains(body, []byte(`"name":"`+r.name+`"`)) {
+			return &http.Response{StatusCode: http.StatusBadRequest, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: io.NopCloser(strings.NewReader(`{"type":"error.list","request_id":"r1","errors":[{"code":"parameter_invalid",` +
+					`"message":"You already have a standard attribute with this name"}]}`)), Request: req}, nil
+		}
+	}
+	return r.next.RoundTrip(req)
+}
+
+// A custom attribute Intercom refuses to create never fails a push: it is
+// counted, logged, and left out of the writes (which Intercom would refuse
+// whole for naming an undefined attribute).
+func TestPushSkipsACustomAttributeIntercomRefuses(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	f.acts.Intercom = intercom.New(intercom.Options{BaseURL: f.emURL, Token: "tok",
+		Transport: refuseAttribute{name: "environment", next: http.DefaultTransport}})
+	f.apply("o1", clerksim.OrgEvent(clerk.OrgCreated, org))
+	for range 2 {
+		if r, err := f.push(f.acts.PushOrg, org.ID); err != nil || r.IntercomID == "" {
+			t.Fatalf("push = %+v, %v", r, err)
+		}
+	}
+	snap := f.em.Snapshot()
+	if len(snap.Companies) != 1 || snap.Companies[0].RemoteCreatedAt != org.CreatedAtMs/1000 {
+		t.Fatalf("companies = %+v", snap.Companies)
+	}
+	if _, written := snap.Companies[0].CustomAttributes["environment"]; written {
+		t.Fatalf("the refused attribute was written: %v", snap.Companies[0].CustomAttributes)
+	}
+	var refused dto.Metric
+	if err := f.acts.Metrics.IntercomAttributesRefused.WithLabelValues("company", "environment").Write(&refused); err != nil {
+		t.Fatal(err)
+	}
+	if n := refused.GetCounter().GetValue(); n != 1 {
+		t.Fatalf("refusals counted %v times, want once per process", n)
 	}
 }

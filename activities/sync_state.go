@@ -67,15 +67,15 @@ func (a *Activities) userContact(u store.User) target {
 	}}
 }
 
-// orgCompany is the company of an organization, keyed by company_id.
+// orgCompany is the company of an organization, keyed by company_id. Its
+// creation time goes to remote_created_at, Intercom's writable field for
+// "created in your system" (created_at is Intercom's own, read-only).
 func (a *Activities) orgCompany(o store.Org) target {
 	f := intercom.Fields{
-		"company_id": o.ID,
-		"name":       o.Name,
-		"custom_attributes": map[string]any{
-			"created_at":  o.CreatedAtMs / 1000,
-			"environment": a.Environment,
-		},
+		"company_id":        o.ID,
+		"name":              o.Name,
+		"remote_created_at": o.CreatedAtMs / 1000,
+		"custom_attributes": map[string]any{"environment": a.Environment},
 	}
 	return target{Fields: f, Done: store.SyncState{Hash: hashOf(f)}}
 }

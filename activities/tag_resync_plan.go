@@ -204,7 +204,7 @@ const maxConflictHops = 3
 // that search did not show, and that one is made the user instead.
 func (a *Activities) createUser(ctx context.Context, fields intercom.Fields) (string, ContactOrigin, error) {
 	var created *intercom.Contact
-	err := a.withAttributes(ctx, "contact", func() (err error) {
+	err := a.withAttributes(ctx, "contact", fields, func(fields intercom.Fields) (err error) {
 		created, err = a.Intercom.CreateContact(ctx, fields)
 		return err
 	})
@@ -231,7 +231,7 @@ func (a *Activities) createUser(ctx context.Context, fields intercom.Fields) (st
 // contact at hand is left for the next run to fold in.
 func (a *Activities) makeUser(ctx context.Context, id string, fields intercom.Fields) (string, ContactOrigin, error) {
 	for hop := 0; ; hop++ {
-		err := a.withAttributes(ctx, "contact", func() error {
+		err := a.withAttributes(ctx, "contact", fields, func(fields intercom.Fields) error {
 			_, err := a.Intercom.UpdateContact(ctx, id, fields)
 			return err
 		})

@@ -81,7 +81,7 @@ func (a *Activities) UpdateResyncContact(ctx context.Context, req ResyncContactR
 		return "", fmt.Errorf("positions of member %s: %w", m.Number, err)
 	}
 	fields := a.memberFields(m, positions)
-	err = a.withAttributes(ctx, "contact", func() error {
+	err = a.withAttributes(ctx, "contact", fields, func(fields intercom.Fields) error {
 		_, err := a.Intercom.UpdateContact(ctx, req.ContactID, fields)
 		return err
 	})

@@ -109,6 +109,7 @@ func New(ctx context.Context, cfg config.Config, log *logrus.Logger, parts Parts
 		Environment: cfg.EnvironmentName,
 		Log:         log,
 		Temporal:    a.Temporal,
+		Metrics:     a.Metrics,
 		Members:     a.Members,
 		Positions:   a.Positions,
 		MemberTypes: cfg.MemberTypes,

@@ -258,9 +258,9 @@ func (s *stack) requireIntercomMatchesDB(env string) {
 			fail("company %s (%s) matches no live organization", co.CompanyID, co.ID)
 		case seenCompanies[co.CompanyID]:
 			fail("company %s twice", co.CompanyID)
-		case co.Name != want.name || fmt.Sprint(co.CustomAttributes["created_at"]) != fmt.Sprint(want.created/1000) ||
-			co.CustomAttributes["environment"] != env:
-			fail("company %s = %q %v, want %q created_at %d environment %s", co.CompanyID, co.Name, co.CustomAttributes, want.name, want.created/1000, env)
+		case co.Name != want.name || co.RemoteCreatedAt != want.created/1000 || co.CustomAttributes["environment"] != env:
+			fail("company %s = %q remote_created_at %d %v, want %q remote_created_at %d environment %s",
+				co.CompanyID, co.Name, co.RemoteCreatedAt, co.CustomAttributes, want.name, want.created/1000, env)
 		}
 		seenCompanies[co.CompanyID] = true
 	}

@@ -13,6 +13,7 @@ type Company struct {
 	CompanyID        string         `json:"company_id"`
 	Name             string         `json:"name"`
 	UserCount        int            `json:"user_count"`
+	RemoteCreatedAt  int64          `json:"remote_created_at,omitempty"`
 	CustomAttributes map[string]any `json:"custom_attributes"`
 }
 

@@ -32,6 +32,9 @@ type Metrics struct {
 	RateLimitWaits       prometheus.Counter
 	RateLimitWaitSeconds prometheus.Counter
 	HTTPDuration         *prometheus.HistogramVec // route, code
+	// IntercomAttributesRefused counts custom data attributes Intercom
+	// refused to create; the sync writes without them.
+	IntercomAttributesRefused *prometheus.CounterVec // model, attribute
 
 	temporalScope tally.Scope
 }
@@ -76,8 +79,12 @@ func New() *Metrics {
 			Help:    "HTTP API latency by route (e.g. /api/intercom/lookup-email) and status code.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "code"}),
+		IntercomAttributesRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "intercom_sync_intercom_attributes_refused_total",
+			Help: "Custom data attributes Intercom refused to create, by model and attribute; they are left out of writes.",
+		}, []string{"model", "attribute"}),
 	}
-	reg.MustRegister(m.WebhooksReceived, m.WebhooksRejected, m.WorkflowStarts, m.IntercomCalls,
+	reg.MustRegister(m.IntercomAttributesRefused, m.WebhooksReceived, m.WebhooksRejected, m.WorkflowStarts, m.IntercomCalls,
 		m.IntercomCallDuration, m.RateLimitWaits, m.RateLimitWaitSeconds, m.HTTPDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
