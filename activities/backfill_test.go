@@ -168,7 +168,8 @@ func TestBackfillInvitationThenSignUp(t *testing.T) {
 		t.Fatalf("invitations batch %+v", res.BackfillCounts)
 	}
 	snap := f.em.Snapshot()
-	if len(snap.Contacts) != 1 || snap.Contacts[0].Role != "lead" || len(snap.Contacts[0].TagIDs) != 1 ||
+	if len(snap.Contacts) != 1 || snap.Contacts[0].Role != "user" || snap.Contacts[0].ExternalID != activities.InvitedExternalID(inv.ID) ||
+		snap.Contacts[0].SignedUpAt != 0 || len(snap.Contacts[0].TagIDs) != 1 ||
 		len(snap.Contacts[0].CompanyIDs) != 1 || snap.Contacts[0].CustomAttributes["status"] != activities.StatusInvited {
 		t.Fatalf("invited contact = %+v", snap.Contacts)
 	}

@@ -22,11 +22,35 @@ const (
 )
 
 // InvitedExternalID is the external_id of an invitation's invited contact.
-func InvitedExternalID(invitationID string) string { return "invitation_" + invitationID }
+func InvitedExternalID(invitationID string) string { return invitedPrefix + invitationID }
+
+const invitedPrefix = "invitation_"
+
+func isInvitedExternalID(externalID string) bool { return strings.HasPrefix(externalID, invitedPrefix) }
+
+// refuseTakeOver stops an invitation's push from taking over the contact a
+// 409 named when that contact is someone else's: a workspace where users'
+// emails are unique answers an invited user's creation with the contact of
+// the person's other invitation, or of a user. A user's push may take such
+// a contact over (the person signed up); an invitation's may not, or two
+// invitations would steal one contact from each other. Contacts without an
+// external_id (leads of earlier versions) are anyone's to take.
+func (a *Activities) refuseTakeOver(ctx context.Context, contactID, externalID string, conflict error) error {
+	c, err := a.Intercom.GetContact(ctx, contactID)
+	if err != nil {
+		return fmt.Errorf("get contact %s: %w", contactID, err)
+	}
+	if c.ExternalID == nil || *c.ExternalID == "" || *c.ExternalID == externalID {
+		return nil
+	}
+	// The 409 stays the cause: a client error, this entity's alone.
+	return fmt.Errorf("contact %s: the invited email belongs to contact %s (external_id %s), not this invitation's: %w",
+		externalID, contactID, *c.ExternalID, conflict)
+}
 
 // PushInvitation makes an invitation's invited contact match the database.
 // While the invitation is pending and its person has no user yet, the
-// invited contact is a lead with external_id invitation_<id>, tag
+// invited contact is a user with external_id invitation_<id>, tag
 // invited-user, status "invited", attached to the organization's company
 // and without activity timestamps. Revoked: the invited contact is
 // deleted. Once the person is a user (accepted, or signed up with the

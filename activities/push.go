@@ -231,7 +231,8 @@ func (a *Activities) upsertContact(ctx context.Context, knownID, externalID stri
 
 // createContact creates the contact, or updates the one a 409 names (the
 // contact exists but search did not show it, or another contact has the
-// user's email).
+// user's email). A contact the 409 says is archived (by TagResync or an
+// admin) is unarchived first: Intercom refuses every other write to it.
 func (a *Activities) createContact(ctx context.Context, externalID string, f intercom.Fields) (string, PushOutcome, error) {
 	c, err := a.Intercom.CreateContact(ctx, f)
 	if err == nil {
@@ -241,9 +242,28 @@ func (a *Activities) createContact(ctx context.Context, externalID string, f int
 	if !conflict || existing == "" {
 		return "", "", fmt.Errorf("create contact %s: %w", externalID, err)
 	}
+	if intercom.ArchivedConflict(err) {
+		if err := a.unarchive(ctx, existing); err != nil {
+			return "", "", err
+		}
+	}
+	if isInvitedExternalID(externalID) {
+		if err := a.refuseTakeOver(ctx, existing, externalID, err); err != nil {
+			return "", "", err
+		}
+	}
 	c, err = a.Intercom.UpdateContact(ctx, existing, f)
 	if err != nil {
 		return "", "", fmt.Errorf("update existing contact %s: %w", existing, err)
 	}
 	return c.ID, OutcomeUpdated, nil
+}
+
+// unarchive makes an archived contact writable again (POST
+// /contacts/{id}/unarchive; unarchiving a live contact changes nothing).
+func (a *Activities) unarchive(ctx context.Context, id string) error {
+	if err := a.Intercom.UnarchiveContact(ctx, id); err != nil {
+		return fmt.Errorf("unarchive contact %s: %w", id, err)
+	}
+	return nil
 }

@@ -413,3 +413,31 @@ func TestPushSkipsACustomAttributeIntercomRefuses(t *testing.T) {
 		t.Fatalf("refusals counted %v times, want once per process", n)
 	}
 }
+
+// Two pending invitations of one email (two organizations): where
+// Intercom keeps users' emails unique, the second invited user's creation
+// is answered 409 with the first's contact. The second push must not take
+// that contact over (the first invitation would lose it): it fails, for
+// this invitation alone, and the first contact keeps its external_id.
+func TestInvitationDoesNotTakeOverAnotherInvitationsContact(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	other := clerksim.Org{ID: "org_2", Name: "Beta", CreatedAtMs: 1, UpdatedAtMs: 1}
+	f.apply("o1", clerksim.OrgEvent(clerk.OrgCreated, org))
+	f.apply("o2", clerksim.OrgEvent(clerk.OrgCreated, other))
+	first := clerksim.Invitation{ID: "orginv_1", OrgID: org.ID, Email: "grace@example.com", Status: "pending", CreatedAtMs: 1, UpdatedAtMs: 1}
+	second := clerksim.Invitation{ID: "orginv_2", OrgID: other.ID, Email: "grace@example.com", Status: "pending", CreatedAtMs: 2, UpdatedAtMs: 2}
+	f.apply("i1", clerksim.InvitationEvent(clerk.InvitationCreated, first))
+	f.apply("i2", clerksim.InvitationEvent(clerk.InvitationCreated, second))
+	if r := f.mustPush(f.acts.PushInvitation, first.ID); r.Outcome != activities.OutcomeCreated {
+		t.Fatalf("first invitation: %+v", r)
+	}
+	_, err := f.push(f.acts.PushInvitation, second.ID)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() || !strings.Contains(err.Error(), "not this invitation's") {
+		t.Fatalf("second invitation: err = %v, want a non-retryable refusal to take the contact over", err)
+	}
+	snap := f.em.Snapshot()
+	if len(snap.Contacts) != 1 || snap.Contacts[0].ExternalID != activities.InvitedExternalID(first.ID) {
+		t.Fatalf("contacts = %+v, want the first invitation's, untouched", snap.Contacts)
+	}
+}

@@ -81,10 +81,12 @@ func (a *Activities) orgCompany(o store.Org) target {
 }
 
 // invitedContact is the contact of a pending invitation, attached to the
-// company of the invitation's organization.
+// company of the invitation's organization: a user (only users keep an
+// external_id, docs/intercom.md), without activity timestamps, tagged
+// invited-user, status invited.
 func (a *Activities) invitedContact(inv store.Invitation) target {
 	f := intercom.Fields{
-		"role":              "lead",
+		"role":              "user",
 		"external_id":       InvitedExternalID(inv.ID),
 		"email":             inv.Email,
 		"custom_attributes": map[string]any{"status": StatusInvited, "environment": a.Environment},

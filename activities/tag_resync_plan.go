@@ -253,10 +253,3 @@ func (a *Activities) makeUser(ctx context.Context, id string, fields intercom.Fi
 		id = existing
 	}
 }
-
-func (a *Activities) unarchive(ctx context.Context, id string) error {
-	if err := a.Intercom.UnarchiveContact(ctx, id); err != nil {
-		return fmt.Errorf("unarchive contact %s: %w", id, err)
-	}
-	return nil
-}

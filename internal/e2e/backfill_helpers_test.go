@@ -233,7 +233,7 @@ func (s *stack) requireIntercomMatchesDB(env string) {
 		func(r pgx.Rows) error {
 			var id, email, orgID string
 			err := r.Scan(&id, &email, &orgID)
-			c := &wantContact{role: "lead", email: email, status: activities.StatusInvited, orgs: []string{}}
+			c := &wantContact{role: "user", email: email, status: activities.StatusInvited, orgs: []string{}}
 			if _, live := orgs[orgID]; live {
 				c.orgs = append(c.orgs, orgID)
 			}
@@ -304,7 +304,7 @@ func (s *stack) requireIntercomMatchesDB(env string) {
 			fail("contact %s companies %v, want %v", c.ExternalID, got, wantOrgs)
 		}
 		invitedTag := slices.ContainsFunc(c.TagIDs, func(id string) bool { return tagNames[id] == activities.InvitedTag })
-		if invitedTag != (want.role == "lead") {
+		if invitedTag != (want.status == activities.StatusInvited) {
 			fail("contact %s tagged %s: %v", c.ExternalID, activities.InvitedTag, invitedTag)
 		}
 	}

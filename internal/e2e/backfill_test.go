@@ -117,7 +117,7 @@ func TestBackfillRestoresIntercom(t *testing.T) {
 	must(err)
 	_, err = ic.UpsertCompany(ctx, intercom.Fields{"company_id": sp.deletedOrg, "name": "Ghost company"})
 	must(err)
-	_, err = ic.CreateContact(ctx, intercom.Fields{"role": "lead", "external_id": activities.InvitedExternalID(sp.revoked), "email": "gone@example.com"})
+	_, err = ic.CreateContact(ctx, intercom.Fields{"role": "user", "external_id": activities.InvitedExternalID(sp.revoked), "email": "gone@example.com"})
 	must(err)
 	invited := s.contact(activities.InvitedExternalID(sp.pending))
 	must(ic.UntagContact(ctx, invited.ID, invited.TagIDs[0]))
