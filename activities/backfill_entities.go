@@ -259,6 +259,12 @@ func (b *batch) invitations(ctx context.Context) error {
 // the user's contact takes the invited one over.
 func (b *batch) invitation(ctx context.Context, inv store.BackfillInvitation, seen *intercom.Contact, st store.SyncState, ci *companyIndex, tagID string) (outcome, error) {
 	a := b.a
+	if seen == nil && st.IntercomID != "" && !st.Deleted {
+		var err error
+		if seen, err = b.recordedContact(ctx, st.IntercomID, InvitedExternalID(inv.ID)); err != nil {
+			return outcome{}, err
+		}
+	}
 	if st.Deleted || inv.Status == store.InvitationRevoked {
 		return b.deleteContact(ctx, entity.Invitation, inv.ID, seen, st)
 	}
@@ -294,6 +300,26 @@ func (b *batch) invitation(ctx context.Context, inv store.BackfillInvitation, se
 		kind: entity.Invitation, id: inv.ID, externalID: InvitedExternalID(inv.ID),
 		fields: t.Fields, orgIDs: orgIDs, invited: true, tagID: tagID, seen: seen, st: st, want: t.Done,
 	}, ci)
+}
+
+// recordedContact reads the contact the sync state records when search by
+// external_id did not find it: the invited contact an earlier version
+// made, a lead, which Intercom keeps without its external_id. The diff then
+// makes it a user with the external_id (lead to user is the one way
+// Intercom converts), or the delete removes it. nil when it is gone, or is
+// someone else's now.
+func (b *batch) recordedContact(ctx context.Context, id, externalID string) (*intercom.Contact, error) {
+	c, err := b.a.Intercom.GetContact(ctx, id)
+	if intercom.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get contact %s: %w", id, err)
+	}
+	if c.ExternalID != nil && *c.ExternalID != "" && *c.ExternalID != externalID {
+		return nil, nil
+	}
+	return c, nil
 }
 
 // contacts reads the contacts of these external ids (one search per 150)

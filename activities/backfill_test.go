@@ -288,3 +288,47 @@ func TestPushAndBackfillRecordTheSameSyncState(t *testing.T) {
 		}
 	})
 }
+
+// Invited contacts made by earlier versions were leads, which Intercom
+// keeps without their external_id: search cannot find them, the sync
+// state's id can. The backfill makes a pending invitation's lead the
+// invited user (one contact, not a second), and deletes a revoked one's.
+func TestBackfillConvertsOrRemovesInvitedLeadsOfEarlierVersions(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, emulator.Options{})
+	f.apply("org", clerksim.OrgEvent(clerk.OrgCreated, org))
+	pending := clerksim.Invitation{ID: "orginv_1", OrgID: org.ID, Email: "grace@example.com", Status: "pending", CreatedAtMs: 1, UpdatedAtMs: 1}
+	revoked := clerksim.Invitation{ID: "orginv_2", OrgID: org.ID, Email: "alan@example.com", Status: "pending", CreatedAtMs: 1, UpdatedAtMs: 1}
+	f.apply("i1", clerksim.InvitationEvent(clerk.InvitationCreated, pending))
+	f.apply("i2", clerksim.InvitationEvent(clerk.InvitationCreated, revoked))
+	revoked.Status, revoked.UpdatedAtMs = "revoked", 2
+	f.apply("i2r", clerksim.InvitationEvent(clerk.InvitationRevoked, revoked))
+	// What an earlier version left: leads without external_id, recorded.
+	for _, inv := range []clerksim.Invitation{pending, revoked} {
+		lead, err := f.acts.Intercom.CreateContact(ctx, intercom.Fields{"role": "lead", "email": inv.Email})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.acts.Store.SaveSyncState(ctx, entity.Invitation, inv.ID, store.SyncState{IntercomID: lead.ID, Hash: "earlier"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.mustBackfill(entity.Organization)
+	res := f.mustBackfill(entity.Invitation)
+	if res.Updated != 1 || res.Deleted != 1 || res.Created != 0 {
+		t.Fatalf("invitations batch %+v, want the pending lead updated and the revoked one deleted", res.BackfillCounts)
+	}
+	snap := f.em.Snapshot()
+	if len(snap.Contacts) != 1 {
+		t.Fatalf("contacts = %+v, want the pending invitation's only", snap.Contacts)
+	}
+	c := snap.Contacts[0]
+	if c.Role != "user" || c.ExternalID != activities.InvitedExternalID(pending.ID) || c.Email != pending.Email ||
+		len(c.TagIDs) != 1 || len(c.CompanyIDs) != 1 {
+		t.Fatalf("invited contact = %+v, want the lead made the invited user", c)
+	}
+	writes := f.writes()
+	if res := f.mustBackfill(entity.Invitation); res.Unchanged != 2 || f.writes() != writes {
+		t.Fatalf("second batch %+v, %d writes", res.BackfillCounts, f.writes()-writes)
+	}
+}
