@@ -80,9 +80,8 @@ func (d *doctor) checkAttributes(ctx context.Context) {
 	errs := map[string]error{}
 	for _, a := range d.opts.Attributes {
 		id := "attribute." + a.Model + "." + a.Name
-		assumption := fmt.Sprintf("%s custom attribute %s (%s) exists or can be created", a.Model, a.Name, a.DataType)
-		service := "before its first write of a model, creates the missing ones (POST /data_attributes); " +
-			"writes to a missing one are refused"
+		assumption := fmt.Sprintf("%s.%s: custom %s attribute", a.Model, a.Name, a.DataType)
+		service := "creates it if missing, before writing it"
 		if d.me == nil {
 			d.skip(id, assumption, service, "the token does not work")
 			continue
@@ -155,11 +154,11 @@ func judgeAttribute(a Attribute, listed []listedAttribute, listErr error) Check 
 	for _, n := range documentedStandard[a.Model] {
 		if strings.EqualFold(n, a.Name) {
 			return Check{Status: Warn, Data: map[string]any{"present": false, "creatable": true},
-				Observed: fmt.Sprintf("absent; this workspace would let it be created, but Intercom documents %s as a standard %s attribute, "+
-					"so a real workspace refuses it", a.Name, a.Model),
+				Observed: fmt.Sprintf("absent, creatable here; but Intercom documents %s as a standard %s attribute: "+
+					"a real workspace refuses it", a.Name, a.Model),
 				Fix: fmt.Sprintf("check against a real Intercom workspace; the service may need to write %s elsewhere", a.Name)}
 		}
 	}
-	return Check{Status: Pass, Observed: "absent; creatable (no standard attribute has the name)",
+	return Check{Status: Pass, Observed: "absent, creatable",
 		Data: map[string]any{"present": false, "creatable": true}}
 }

@@ -11,9 +11,9 @@ import (
 
 // Column widths of the text table: cells wrap at word boundaries.
 const (
-	assumptionWidth = 38
-	observedWidth   = 48
-	serviceWidth    = 52
+	assumptionWidth = 40
+	observedWidth   = 46
+	serviceWidth    = 46
 )
 
 // WriteText writes the report as an aligned plain-text table, then what to

@@ -14,13 +14,13 @@ func (d *doctor) checkSecrets() {
 
 	env := Check{ID: "environment_name", Status: Pass, Setting: "ENVIRONMENT_NAME",
 		Assumption: "ENVIRONMENT_NAME names this deployment",
-		Observed:   "ENVIRONMENT_NAME=" + cfg.EnvironmentName,
-		Service:    "writes it as custom_attributes.environment of every contact and company; \"development\" relaxes the API's secrets"}
+		Observed:   cfg.EnvironmentName,
+		Service:    "writes it to custom_attributes.environment"}
 	d.report.add(env)
 
 	clerk := Check{ID: "secret.clerk", Setting: "CLERK_WEBHOOK_SECRET",
-		Assumption: "CLERK_WEBHOOK_SECRET is Clerk's whsec_ signing secret",
-		Service:    "the API verifies every Clerk (Svix) delivery with it and does not start without it"}
+		Assumption: "CLERK_WEBHOOK_SECRET is a whsec_ secret",
+		Service:    "the API verifies Clerk's deliveries; won't start without it"}
 	switch s := cfg.ClerkWebhookSecret; {
 	case s == "":
 		clerk.Status, clerk.Observed = Fail, "unset"
@@ -29,36 +29,36 @@ func (d *doctor) checkSecrets() {
 		clerk.Status, clerk.Observed = Fail, "set, but not whsec_ followed by base64"
 		clerk.Fix = "set CLERK_WEBHOOK_SECRET to the signing secret exactly as Clerk shows it (whsec_…)"
 	default:
-		clerk.Status, clerk.Observed = Pass, "set, well-formed (whsec_ + base64)"
+		clerk.Status, clerk.Observed = Pass, "set, whsec_ + base64"
 	}
 	d.report.add(clerk)
 
 	ic := Check{ID: "secret.intercom_webhook", Setting: "INTERCOM_WEBHOOK_SECRET",
-		Assumption: "INTERCOM_WEBHOOK_SECRET (the app's client secret) is set",
-		Service:    "the API checks X-Hub-Signature of Intercom webhooks with it"}
+		Assumption: "INTERCOM_WEBHOOK_SECRET is set",
+		Service:    "the API checks Intercom's X-Hub-Signature with it"}
 	switch {
 	case cfg.IntercomWebhookSecret != "":
 		ic.Status, ic.Observed = Pass, "set"
 	case dev:
-		ic.Status, ic.Observed = Warn, "unset; ENVIRONMENT_NAME=development, so the API accepts unsigned Intercom webhooks"
+		ic.Status, ic.Observed = Warn, "unset; in development unsigned webhooks are accepted"
 		ic.Fix = "set INTERCOM_WEBHOOK_SECRET to the Intercom app's client secret before leaving development"
 	default:
-		ic.Status, ic.Observed = Fail, "unset; ENVIRONMENT_NAME="+cfg.EnvironmentName+", so the API does not start"
+		ic.Status, ic.Observed = Fail, "unset; outside development the API won't start"
 		ic.Fix = "set INTERCOM_WEBHOOK_SECRET to the Intercom app's client secret (Developer Hub, Basic information)"
 	}
 	d.report.add(ic)
 
 	lookup := Check{ID: "secret.lookup_api", Setting: "LOOKUP_API_TOKEN",
-		Assumption: "LOOKUP_API_TOKEN guards POST /api/intercom/lookup-email",
-		Service:    "the lookup endpoint requires this bearer token; unset it is off (open in development)"}
+		Assumption: "LOOKUP_API_TOKEN is set",
+		Service:    "POST /api/intercom/lookup-email requires it as bearer token"}
 	switch {
 	case cfg.LookupAPIToken != "":
 		lookup.Status, lookup.Observed = Pass, "set"
 	case dev:
-		lookup.Status, lookup.Observed = Warn, "unset; ENVIRONMENT_NAME=development, so the endpoint is open to anyone"
+		lookup.Status, lookup.Observed = Warn, "unset; in development the lookup is open to anyone"
 		lookup.Fix = "set LOOKUP_API_TOKEN"
 	default:
-		lookup.Status, lookup.Observed = Warn, "unset; the endpoint is off"
+		lookup.Status, lookup.Observed = Warn, "unset; the lookup endpoint is off"
 		lookup.Fix = "set LOOKUP_API_TOKEN if anything calls POST /api/intercom/lookup-email"
 	}
 	d.report.add(lookup)

@@ -96,10 +96,10 @@ func (d *doctor) host() string {
 	return u.Scheme + "://" + u.Host
 }
 
-const tokenAssumption = "INTERCOM_ACCESS_TOKEN works (GET /me)"
+const tokenAssumption = "INTERCOM_ACCESS_TOKEN works"
 
 func (d *doctor) checkToken(ctx context.Context) {
-	const service = "every Intercom call sends it; a 401/403 is not retried and fails the sync"
+	const service = "sends it on every call; a 401/403 fails the sync, unretried"
 	c := Check{ID: "token", Assumption: tokenAssumption, Service: service, Setting: "INTERCOM_ACCESS_TOKEN"}
 	if d.cfg.IntercomAccessToken == "" {
 		c.Status, c.Observed = Fail, "unset"
@@ -141,13 +141,12 @@ func (d *doctor) checkToken(ctx context.Context) {
 		d.me.workspaceID, d.me.appName, d.me.region = me.App.IDCode, me.App.Name, me.App.Region
 	}
 	c.Status = Pass
-	c.Observed = fmt.Sprintf("%s: admin %s of workspace %s", d.host(), d.me.adminID, d.me.workspaceID)
+	c.Observed = fmt.Sprintf("GET /me: admin %s, workspace %s", d.me.adminID, d.me.workspaceID)
 	if d.me.appName != "" {
-		c.Observed += fmt.Sprintf(" (%q", d.me.appName)
-		if d.me.region != "" {
-			c.Observed += ", region " + d.me.region
-		}
-		c.Observed += ")"
+		c.Observed += fmt.Sprintf(" %q", d.me.appName)
+	}
+	if d.me.region != "" {
+		c.Observed += ", region " + d.me.region
 	}
 	c.Setting = ""
 	c.Data = map[string]any{"admin_id": d.me.adminID, "workspace_id": d.me.workspaceID}
@@ -156,14 +155,14 @@ func (d *doctor) checkToken(ctx context.Context) {
 	// The version: the client asks for 2.11 on every call; Intercom may
 	// say which version it answered with.
 	v := Check{ID: "api_version", Assumption: "Intercom answers as API " + intercom.Version,
-		Service: "sends Intercom-Version: " + intercom.Version + " on every call; the client reads 2.11 shapes"}
+		Service: "asks for " + intercom.Version + " (Intercom-Version) on every call"}
 	answered := ans.header.Get("Intercom-Version")
 	if answered == "" {
 		answered = ans.header.Get("X-Intercom-Version")
 	}
 	switch {
 	case answered == "":
-		v.Status, v.Observed = Pass, "no version header in the answer; asked for "+intercom.Version
+		v.Status, v.Observed = Pass, "the answer names no version"
 	case answered == intercom.Version:
 		v.Status, v.Observed = Pass, "answered as "+answered
 	default:
@@ -179,9 +178,8 @@ func (d *doctor) checkToken(ctx context.Context) {
 func (d *doctor) checkRateLimit() {
 	configured := d.cfg.IntercomRateLimitPerMinute
 	c := Check{ID: "rate_limit", Setting: "INTERCOM_RATE_LIMIT_PER_MINUTE",
-		Assumption: fmt.Sprintf("Intercom allows INTERCOM_RATE_LIMIT_PER_MINUTE=%d calls/min", configured),
-		Service: "caps the whole fleet's Intercom calls at that rate; paces on X-RateLimit-Remaining/-Reset; " +
-			"a 429 waits for the reset"}
+		Assumption: fmt.Sprintf("Intercom allows %d calls/min (INTERCOM_RATE_LIMIT_PER_MINUTE)", configured),
+		Service:    "caps the fleet at that rate, paces on X-RateLimit-*, waits out a 429"}
 	if d.me == nil {
 		c.Status, c.Observed = Skip, "not checked: the token does not work"
 		d.report.add(c)
@@ -204,7 +202,7 @@ func (d *doctor) checkRateLimit() {
 	// X-RateLimit-Limit counts one window.
 	perMinute := limit * 6
 	in := time.Until(time.Unix(reset, 0)).Round(time.Second)
-	c.Observed = fmt.Sprintf("X-RateLimit-Limit %d per 10 s window (≈%d/min), Remaining %d, Reset in %s",
+	c.Observed = fmt.Sprintf("Limit %d per 10 s (%d/min), Remaining %d, Reset in %s",
 		limit, perMinute, remaining, in)
 	c.Data = map[string]any{"limit": limit, "remaining": remaining, "reset": reset, "per_minute": perMinute,
 		"configured_per_minute": configured}
@@ -232,10 +230,7 @@ func (d *doctor) checkAdmin(ctx context.Context) {
 	id := d.cfg.IntercomAdminID
 	c := Check{ID: "admin_id", Setting: "INTERCOM_ADMIN_ID",
 		Assumption: "INTERCOM_ADMIN_ID is an admin of the workspace",
-		Service:    "removes the re-sync tag from conversations on this admin's behalf (unset: the token's admin, GET /me)"}
-	if id == "" {
-		c.Assumption = "INTERCOM_ADMIN_ID (unset) is not needed"
-	}
+		Service:    "removes the re-sync tag as this admin (unset: the token's admin)"}
 	if d.me == nil {
 		c.Status, c.Observed = Skip, "not checked: the token does not work"
 		d.report.add(c)
@@ -244,11 +239,11 @@ func (d *doctor) checkAdmin(ctx context.Context) {
 	fix := "set INTERCOM_ADMIN_ID to an existing admin's id (GET /admins), or leave it unset to use the token's admin " + d.me.adminID
 	switch {
 	case id == "":
-		c.Status, c.Observed = Pass, "unset; the token's admin is "+d.me.adminID
+		c.Status, c.Observed = Pass, "unset: the token's admin "+d.me.adminID+" will do"
 		d.report.add(c)
 		return
 	case id == d.me.adminID:
-		c.Status, c.Observed = Pass, id+" is the token's own admin"
+		c.Status, c.Observed = Pass, id+" is the token's admin"
 		d.report.add(c)
 		return
 	}
@@ -262,12 +257,12 @@ func (d *doctor) checkAdmin(ctx context.Context) {
 			ID intercom.ID `json:"id"`
 		}
 		if json.Unmarshal(ans.body, &a) == nil && string(a.ID) == id {
-			c.Status, c.Observed = Pass, id+" exists (GET /admins/"+id+")"
+			c.Status, c.Observed = Pass, "GET /admins/"+id+" found it"
 		} else {
 			c.Status, c.Observed, c.Fix = Fail, "GET /admins/"+id+" answered another admin", fix
 		}
 	case ans.status == http.StatusNotFound:
-		c.Status, c.Observed, c.Fix = Fail, fmt.Sprintf("no admin %s (GET /admins/%s: %s)", id, id, ans.describe()), fix
+		c.Status, c.Observed, c.Fix = Fail, fmt.Sprintf("no admin %s: GET /admins/%s answered %s", id, id, ans.describe()), fix
 	default:
 		// 401/403: the token may lack the permission to read admins.
 		c.Status = Warn
@@ -275,7 +270,7 @@ func (d *doctor) checkAdmin(ctx context.Context) {
 		c.Fix = "give the app the 'Read admins' permission and run doctor again, or check " + id + " in Intercom's settings"
 	}
 	if c.Status == Fail {
-		c.Service += "; with an unknown admin every removal is refused and the tag stays"
+		c.Service += "; Intercom refuses removals by an unknown admin"
 	}
 	c.Observed = strings.TrimSpace(c.Observed)
 	d.report.add(c)

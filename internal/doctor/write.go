@@ -12,11 +12,11 @@ import (
 // Texts of the rows checkWrites adds.
 const (
 	leadAssumption    = "a lead keeps its external_id"
-	leadService       = "an invited person is a lead with external_id invitation_<id>; the backfill and revocations find it by that id"
+	leadService       = "invitees are leads with external_id invitation_<id>; the backfill finds them by it"
 	lagAssumption     = "a new contact appears in search within a few minutes"
-	lagService        = "a create that search did not foresee answers 409 with the contact's id, which the service then updates"
+	lagService        = "a create search missed answers 409 naming the contact, which is then updated"
 	cleanupAssumption = "the throwaway records are deleted"
-	cleanupService    = "doctor --write deletes what it created, also after a failure"
+	cleanupService    = "(doctor only) deleted even after a failure"
 )
 
 // inSizes are the IN searches tried: the backfill's (one search per
@@ -71,6 +71,12 @@ func (d *doctor) checkWrites(ctx context.Context) {
 		return
 	}
 	d.report.add(d.measureLag(ctx, user.ID, userExt, userEmail, createdAt))
+	if ctx.Err() != nil {
+		for _, n := range inSizes {
+			d.skip(fmt.Sprintf("search.in_%d", n), inAssumption(n), inService(n), "interrupted")
+		}
+		return
+	}
 	d.checkINSearches(ctx, suffix, userExt)
 }
 
@@ -106,7 +112,7 @@ func (d *doctor) judgeLead(ctx context.Context, lead *intercom.Contact, createEr
 	switch {
 	case kept == ext && got.Role == "lead":
 		c.Status = Pass
-		c.Observed = fmt.Sprintf("kept: lead %s reads back with the external_id it was created with", got.ID)
+		c.Observed = fmt.Sprintf("kept (lead %s, read back)", got.ID)
 	case kept == ext:
 		c.Status = Warn
 		c.Observed = fmt.Sprintf("kept, but %s reads back with role %q, not lead", got.ID, got.Role)
@@ -209,20 +215,20 @@ func searchFailed(c Check, err error) Check {
 
 func round(d time.Duration) time.Duration {
 	if d < 10*time.Second {
-		return d.Round(10 * time.Millisecond)
+		return d.Round(time.Millisecond)
 	}
 	return d.Round(time.Second)
 }
 
 func inAssumption(n int) string {
-	return fmt.Sprintf("a search with %d external_id IN values is accepted", n)
+	return fmt.Sprintf("search accepts external_id IN [%d ids]", n)
 }
 
 func inService(n int) string {
 	if n == intercom.MaxSearchPerPage {
-		return fmt.Sprintf("the backfill looks contacts up %d external ids per search (ContactsByExternalIDs)", n)
+		return fmt.Sprintf("the backfill searches %d external ids at a time", n)
 	}
-	return fmt.Sprintf("not used today; the size to fall back to if %d is refused", intercom.MaxSearchPerPage)
+	return fmt.Sprintf("not used; the fallback if %d is refused", intercom.MaxSearchPerPage)
 }
 
 // checkINSearches tries each of inSizes. include, if set, is the
@@ -261,9 +267,9 @@ func (d *doctor) checkINSearches(ctx context.Context, suffix, include string) {
 			}
 			c.Data["found"] = hit
 			if hit {
-				c.Observed += "; found the throwaway user"
+				c.Observed += ", found the throwaway user"
 			} else {
-				c.Observed += "; the throwaway user was not in the answer (not yet in search)"
+				c.Observed += ", without the throwaway user (not yet in search)"
 			}
 		}
 		results[i] = c
@@ -325,7 +331,7 @@ func (d *doctor) cleanup(ctx context.Context, ids []string) {
 		c.Status, c.Observed = Pass, "nothing was created"
 	default:
 		c.Status = Pass
-		c.Observed = fmt.Sprintf("deleted %d contacts (%s); GET answers 404", len(ids), strings.Join(ids, ", "))
+		c.Observed = fmt.Sprintf("deleted %d contacts; GET answers 404", len(ids))
 	}
 	d.report.add(c)
 }
