@@ -288,7 +288,6 @@ func TestSecrets(t *testing.T) {
 	}
 }
 
-
 // capture is a minimal ResponseWriter for rewriting an answer.
 type capture struct {
 	header http.Header
