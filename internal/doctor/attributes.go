@@ -80,7 +80,7 @@ func (d *doctor) checkAttributes(ctx context.Context) {
 	errs := map[string]error{}
 	for _, a := range d.opts.Attributes {
 		id := "attribute." + a.Model + "." + a.Name
-		assumption := fmt.Sprintf("%s.%s: custom %s attribute", a.Model, a.Name, a.DataType)
+		assumption := fmt.Sprintf("custom %s.%s (%s)", a.Model, a.Name, a.DataType)
 		service := "creates it if missing, before writing it"
 		if d.me == nil {
 			d.skip(id, assumption, service, "the token does not work")

@@ -108,11 +108,11 @@ func (d *doctor) judgeLead(ctx context.Context, lead *intercom.Contact, createEr
 		return c
 	}
 	answered, kept := value(lead.ExternalID), value(got.ExternalID)
-	c.Data = map[string]any{"kept": kept == ext, "role": got.Role, "create_answered": answered == ext}
+	c.Data = map[string]any{"kept": kept == ext, "role": got.Role, "create_answered": answered == ext, "id": got.ID}
 	switch {
 	case kept == ext && got.Role == "lead":
 		c.Status = Pass
-		c.Observed = fmt.Sprintf("kept (lead %s, read back)", got.ID)
+		c.Observed = "kept (read back by id)"
 	case kept == ext:
 		c.Status = Warn
 		c.Observed = fmt.Sprintf("kept, but %s reads back with role %q, not lead", got.ID, got.Role)
