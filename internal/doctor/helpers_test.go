@@ -184,3 +184,14 @@ func readCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)
 func contextWithTimeout(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(t.Context(), d)
 }
+
+// standardCompanyCreatedAt reports whether the emulator lists created_at
+// as a standard company attribute, as Intercom does.
+func standardCompanyCreatedAt(em *emulator.Server) bool {
+	for _, a := range em.Snapshot().DataAttributes {
+		if a.Model == "company" && !a.Custom && a.Name == "created_at" {
+			return true
+		}
+	}
+	return false
+}
