@@ -5,6 +5,7 @@
 //	intercom-sync run        both in one process
 //	intercom-sync migrate    apply database migrations
 //	intercom-sync backfill   start a backfill (sync everything to Intercom)
+//	intercom-sync doctor     check an Intercom workspace before the first sync
 //	intercom-sync emulator   local Intercom API emulator
 //	intercom-sync demo       post signed demo Clerk webhooks to a running API
 //
@@ -34,6 +35,7 @@ var commands = []command{
 	{"run", "run the HTTP API and the workers in one process", cmdRun},
 	{"migrate", "apply database migrations", cmdMigrate},
 	{"backfill", "start a backfill: sync every organization and user to Intercom", cmdBackfill},
+	{"doctor", "check an Intercom workspace and the settings before the first sync", cmdDoctor},
 	{"emulator", "run the local Intercom emulator", cmdEmulator},
 	{"demo", "post signed demo Clerk webhooks to a running API", cmdDemo},
 }
