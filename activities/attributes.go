@@ -37,6 +37,24 @@ type attributeSpec struct {
 	Name, DataType, Description string
 }
 
+// CustomAttribute is a custom data attribute the service writes.
+type CustomAttribute struct {
+	Model, Name, DataType string
+}
+
+// CustomAttributes lists every custom data attribute the service writes,
+// by model (intercom-sync doctor checks that a workspace has or can make
+// them).
+func CustomAttributes() []CustomAttribute {
+	var out []CustomAttribute
+	for _, model := range []string{"contact", "company"} {
+		for _, spec := range customAttributes[model] {
+			out = append(out, CustomAttribute{Model: model, Name: spec.Name, DataType: spec.DataType})
+		}
+	}
+	return out
+}
+
 // attributeGuard remembers which models' attributes this process has
 // ensured, so the check costs Intercom calls once per model, not per sync,
 // and which ones Intercom refused to create: those are left out of every

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/intercom-sync/intercom-sync/activities"
 )
 
 // Attribute is a custom data attribute the service writes.
@@ -17,21 +19,14 @@ type Attribute struct {
 }
 
 // ServiceAttributes are the custom attributes the service writes, by model
-// and type. It is a copy of activities.customAttributes, which is not
-// exported; TestServiceAttributesMatchActivities reads activities'
-// source and fails when the two differ. Once activities exports its list,
-// this should become that list.
-var ServiceAttributes = []Attribute{
-	{"contact", "environment", "string"},
-	{"contact", "status", "string"},
-	{"contact", "member_number", "string"},
-	{"contact", "member_type", "string"},
-	{"contact", "region", "string"},
-	{"contact", "facility", "string"},
-	{"contact", "positions", "string"},
-	{"company", "created_at", "date"},
-	{"company", "environment", "string"},
-}
+// and type: the activities' own list.
+var ServiceAttributes = func() []Attribute {
+	var out []Attribute
+	for _, a := range activities.CustomAttributes() {
+		out = append(out, Attribute{Model: a.Model, Name: a.Name, DataType: a.DataType})
+	}
+	return out
+}()
 
 // documentedStandard are standard attribute names Intercom documents (the
 // 2.11 description's data attribute examples, and the contact fields of

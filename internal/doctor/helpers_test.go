@@ -64,10 +64,16 @@ func (w *workspace) config() config.Config {
 // description.
 func run(t *testing.T, cfg config.Config, write bool, searchTimeout time.Duration) *Report {
 	t.Helper()
+	return runAttrs(t, cfg, write, searchTimeout, nil)
+}
+
+// runAttrs is run checking attrs instead of the service's attributes.
+func runAttrs(t *testing.T, cfg config.Config, write bool, searchTimeout time.Duration, attrs []Attribute) *Report {
+	t.Helper()
 	if searchTimeout == 0 {
 		searchTimeout = 10 * time.Second
 	}
-	r := Run(t.Context(), Options{Config: cfg, Write: write, SearchTimeout: searchTimeout,
+	r := Run(t.Context(), Options{Config: cfg, Write: write, SearchTimeout: searchTimeout, Attributes: attrs,
 		Transport: contract.NewValidatingTransport(t, nil)})
 	assertNoSecrets(t, r)
 	return r
@@ -183,15 +189,4 @@ func readCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)
 
 func contextWithTimeout(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(t.Context(), d)
-}
-
-// standardCompanyCreatedAt reports whether the emulator lists created_at
-// as a standard company attribute, as Intercom does.
-func standardCompanyCreatedAt(em *emulator.Server) bool {
-	for _, a := range em.Snapshot().DataAttributes {
-		if a.Model == "company" && !a.Custom && a.Name == "created_at" {
-			return true
-		}
-	}
-	return false
 }
