@@ -22,6 +22,10 @@ import (
 type ResyncContactRequest struct {
 	MemberNumber string `json:"member_number"`
 	ContactID    string `json:"contact_id,omitempty"`
+	// ConversationID is the tagged conversation (for the plan): its
+	// contacts are never archived, or the agent's conversation would
+	// vanish from the inbox with them.
+	ConversationID string `json:"conversation_id,omitempty"`
 }
 
 // ResyncPlan is the contact the member's data goes to and the duplicates
@@ -48,15 +52,17 @@ type ResyncPlan struct {
 //     the Clerk one, addresses its contact by that id, so archiving it would
 //     cut that link), then the most recently updated, then the most recently
 //     created. The other users with the email are archived, not deleted, so
-//     their history stays reachable;
+//     their history stays reachable; except those with an external_id
+//     (this service's users, or another system's) and the contacts of the
+//     tagged conversation (archiving hides a contact's conversations);
 //   - without a user, the most recently updated lead is made the user
 //     (PUT role=user with the member data): it keeps its id and
 //     conversations;
 //   - without any contact, a user is created with the member data;
 //   - the other leads are merged into the survivor. Leads that stand for a
-//     pending invitation (external_id invitation_…) are left alone:
-//     InviteContact owns them and folds them into the user when the
-//     invitation is accepted.
+//     pending invitation (external_id invitation_…), users since this
+//     version and leads before, are left alone: InviteContact owns them
+//     and folds them into the user when the invitation is accepted.
 //
 // Search is eventually consistent: a contact created moments ago may be
 // missing from it, and then creating (or converting) answers 409 naming
@@ -64,7 +70,7 @@ type ResyncPlan struct {
 // archived). Running this twice finds the survivor the first run made or
 // chose, because it is then the most recently updated user.
 func (a *Activities) PrepareResyncContact(ctx context.Context, req ResyncContactRequest) (ResyncPlan, error) {
-	plan, err := a.prepareResyncContact(ctx, req.MemberNumber)
+	plan, err := a.prepareResyncContact(ctx, req.MemberNumber, req.ConversationID)
 	if err != nil {
 		a.Log.WithField("member_number", req.MemberNumber).Errorf("Tag-based sync could not prepare the contact: %v", err)
 		return plan, classify(err)
@@ -76,10 +82,14 @@ func (a *Activities) PrepareResyncContact(ctx context.Context, req ResyncContact
 	return plan, nil
 }
 
-func (a *Activities) prepareResyncContact(ctx context.Context, number string) (ResyncPlan, error) {
+func (a *Activities) prepareResyncContact(ctx context.Context, number, conversationID string) (ResyncPlan, error) {
 	m, outcome, err := a.resyncMember(ctx, number)
 	if err != nil || outcome != ResyncReady {
 		return ResyncPlan{Outcome: outcome}, err
+	}
+	owners, err := a.conversationContacts(ctx, conversationID)
+	if err != nil {
+		return ResyncPlan{}, err
 	}
 	contacts, err := a.contactsByEmail(ctx, m.Email)
 	if err != nil {
@@ -88,9 +98,10 @@ func (a *Activities) prepareResyncContact(ctx context.Context, number string) (R
 	var users, leads []intercom.Contact
 	for _, c := range contacts {
 		switch {
+		case pendingInvitation(c):
 		case c.Role == "user":
 			users = append(users, c)
-		case c.Role == "lead" && !pendingInvitation(c):
+		case c.Role == "lead":
 			leads = append(leads, c)
 		}
 	}
@@ -118,7 +129,7 @@ func (a *Activities) prepareResyncContact(ctx context.Context, number string) (R
 		plan.FieldsWritten = true
 	}
 	for _, c := range users {
-		if c.ID != plan.ContactID {
+		if c.ID != plan.ContactID && !owners[c.ID] && value(c.ExternalID) == "" {
 			plan.ArchiveUsers = append(plan.ArchiveUsers, c.ID)
 		}
 	}
@@ -148,6 +159,33 @@ func (a *Activities) resyncMember(ctx context.Context, number string) (members.M
 
 // pendingInvitation recognises the lead InviteContact made for an
 // invitation not yet accepted.
+// conversationContacts are the ids of the conversation's contacts; none
+// when there is no conversation id, or the conversation is gone.
+func (a *Activities) conversationContacts(ctx context.Context, conversationID string) (map[string]bool, error) {
+	ids := map[string]bool{}
+	if conversationID == "" {
+		return ids, nil
+	}
+	conv, err := a.Intercom.GetConversation(ctx, conversationID)
+	if intercom.IsNotFound(err) {
+		return ids, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get conversation %s: %w", conversationID, err)
+	}
+	for _, c := range conv.Contacts.Contacts {
+		ids[c.ID] = true
+	}
+	return ids, nil
+}
+
+func value(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 func pendingInvitation(c intercom.Contact) bool {
 	return c.ExternalID != nil && strings.HasPrefix(*c.ExternalID, InvitedExternalID(""))
 }

@@ -538,3 +538,39 @@ func TestRemoveConversationTagWrongAdmin(t *testing.T) {
 		t.Fatal("the tag was removed")
 	}
 }
+
+// Archiving hides a contact's conversations, and cuts the link of a sync
+// that addresses a contact by its external_id. So of the member's
+// duplicate users, the plan archives only those that are neither: not the
+// contact of the tagged conversation, not one with an external_id (this
+// service's users and invited users, or another system's).
+func TestPrepareResyncContactSparesConversationOwnersAndExternalIDs(t *testing.T) {
+	f, _ := newResyncFixture(t, emulator.Options{})
+	now := time.Now().Unix()
+	dup := func(c emulator.Contact) string {
+		t.Helper()
+		c.Role, c.Email = "user", ada
+		got, err := f.em.AddDuplicateUser(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.ID
+	}
+	survivor := dup(emulator.Contact{ExternalID: "user_ada", UpdatedAt: now - 10})
+	owner := dup(emulator.Contact{UpdatedAt: now - 20})
+	otherSystem := dup(emulator.Contact{ExternalID: "crm_77", UpdatedAt: now - 30})
+	invited := dup(emulator.Contact{ExternalID: activities.InvitedExternalID("orginv_9"), UpdatedAt: now - 5})
+	stray := dup(emulator.Contact{UpdatedAt: now - 40})
+	convs, err := f.em.SeedConversation(emulator.Conversation{Contacts: []emulator.ContactRef{{ID: owner}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := mustRun[activities.ResyncPlan](f, f.acts.PrepareResyncContact,
+		activities.ResyncContactRequest{MemberNumber: "100001", ConversationID: convs[0].ID})
+	if plan.ContactID != survivor {
+		t.Fatalf("survivor %s, want the user with the service's external_id %s (not the invited user %s)", plan.ContactID, survivor, invited)
+	}
+	if !slices.Equal(plan.ArchiveUsers, []string{stray}) {
+		t.Fatalf("archive %v, want only %s (spared: owner %s, external ids %s %s)", plan.ArchiveUsers, stray, owner, otherSystem, invited)
+	}
+}

@@ -129,7 +129,7 @@ func TagResync(ctx workflow.Context, in TagResyncInput) (TagResyncResult, error)
 	}
 	res.MemberNumber = member.MemberNumber
 
-	req := activities.ResyncContactRequest{MemberNumber: member.MemberNumber}
+	req := activities.ResyncContactRequest{MemberNumber: member.MemberNumber, ConversationID: in.ConversationID}
 	var plan activities.ResyncPlan
 	if err := workflow.ExecuteActivity(icCtx, a.PrepareResyncContact, req).Get(ctx, &plan); err != nil {
 		return fail("prepare contact", err)

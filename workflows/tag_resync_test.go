@@ -90,7 +90,7 @@ func TestTagResyncFoldsDuplicatesThenRemovesTheTag(t *testing.T) {
 	env.OnActivity(a.ReadResyncConversation, mock.Anything, mock.Anything).Return(activities.ResyncConversation{}, nil).Never()
 	env.OnActivity(a.LookupResyncMember, mock.Anything, "100001").
 		Return(activities.MemberLookup{MemberNumber: "100001", Found: true, HasEmail: true}, nil).Once()
-	env.OnActivity(a.PrepareResyncContact, mock.Anything, activities.ResyncContactRequest{MemberNumber: "100001"}).Return(
+	env.OnActivity(a.PrepareResyncContact, mock.Anything, activities.ResyncContactRequest{MemberNumber: "100001", ConversationID: "conv_1"}).Return(
 		func(ctx context.Context, _ activities.ResyncContactRequest) (activities.ResyncPlan, error) {
 			q.note(ctx)
 			order = append(order, "prepare")
@@ -113,7 +113,7 @@ func TestTagResyncFoldsDuplicatesThenRemovesTheTag(t *testing.T) {
 			return activities.ArchivedUser, nil
 		}).Once()
 	env.OnActivity(a.UpdateResyncContact, mock.Anything,
-		activities.ResyncContactRequest{MemberNumber: "100001", ContactID: "user_new"}).Return(
+		activities.ResyncContactRequest{MemberNumber: "100001", ContactID: "user_new", ConversationID: "conv_1"}).Return(
 		func(ctx context.Context, _ activities.ResyncContactRequest) (activities.ResyncOutcome, error) {
 			q.note(ctx)
 			order = append(order, "update")

@@ -17,6 +17,11 @@ type Conversation struct {
 	Tags             struct {
 		Tags []TagRef `json:"tags"`
 	} `json:"tags"`
+	// Contacts are the conversation's contacts (its owners: archiving one
+	// hides the conversation from the inbox).
+	Contacts struct {
+		Contacts []Ref `json:"contacts"`
+	} `json:"contacts"`
 }
 
 // TagRef is a tag as conversations and notifications list it; ids may come
