@@ -62,10 +62,16 @@ func (c *Client) ListCompanies(ctx context.Context, page, perPage int) (*Company
 	return &out, nil
 }
 
+// contactCompaniesPerPage is the per_page of GET /contacts/{id}/companies
+// (the spec's default is 15 and it states no maximum; a contact has at most
+// 1000 companies).
+const contactCompaniesPerPage = 150
+
 // ContactCompanyIDs lists the Intercom ids of every company attached to a
-// contact (GET /contacts/{id}/companies, all pages). A contact object
-// embeds only the first few of its companies (has_more says when there
-// are others); this is the complete list.
+// contact (GET /contacts/{id}/companies?page=&per_page=, pages from 1 until
+// pages.total_pages). A contact object embeds only the first few of its
+// companies (CompanyIDsComplete says when those are all); this is the
+// complete list.
 func (c *Client) ContactCompanyIDs(ctx context.Context, contactID string) ([]string, error) {
 	var ids []string
 	for page := 1; ; page++ {
@@ -78,15 +84,17 @@ func (c *Client) ContactCompanyIDs(ctx context.Context, contactID string) ([]str
 				TotalPages int `json:"total_pages"`
 			} `json:"pages"`
 		}
-		q := url.Values{"page": {fmt.Sprint(page)}, "per_page": {"150"}}
+		q := url.Values{"page": {fmt.Sprint(page)}, "per_page": {fmt.Sprint(contactCompaniesPerPage)}}
 		if err := c.do(ctx, "GET", "/contacts/{id}/companies",
 			"/contacts/"+url.PathEscape(contactID)+"/companies?"+q.Encode(), nil, &out); err != nil {
 			return nil, err
 		}
-		for _, co := range append(out.Companies, out.Data...) {
+		got := append(out.Companies, out.Data...)
+		for _, co := range got {
 			ids = append(ids, co.ID)
 		}
-		if page >= out.Pages.TotalPages {
+		// An empty page ends the list too, whatever total_pages said.
+		if page >= out.Pages.TotalPages || len(got) == 0 {
 			return ids, nil
 		}
 	}
