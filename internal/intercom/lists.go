@@ -2,6 +2,7 @@ package intercom
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 )
@@ -12,32 +13,71 @@ const MaxSearchPerPage = 150
 // MaxCompaniesPerPage is the largest page GET /companies returns.
 const MaxCompaniesPerPage = 60
 
+// MaxSearchINValues is the most values ContactsByExternalIDs puts in one
+// IN filter. The 2.11 POST /contacts/search description documents IN as
+// "Shortcut for `OR` queries" and says "There's a limit of max 15 filters
+// for each AND or OR group", so an IN of more than 15 values is outside
+// the documented shape.
+const MaxSearchINValues = 15
+
 // ContactsByExternalIDs returns the contacts whose external_id is one of
-// ids, in one search call per 150 ids (external_id is unique, so a chunk's
-// matches always fit one page). Search is eventually consistent: a contact
-// created moments ago may be missing.
+// ids, every page, in one search per MaxSearchINValues ids. A search
+// answered 400 is retried as two searches of half its ids each, down to
+// one id a search; a 400 on a single id fails the call. Search is
+// eventually consistent: a contact created moments ago may be missing.
 func (c *Client) ContactsByExternalIDs(ctx context.Context, ids []string) ([]Contact, error) {
 	var out []Contact
-	for start := 0; start < len(ids); start += MaxSearchPerPage {
-		chunk := ids[start:min(start+MaxSearchPerPage, len(ids))]
-		values := make([]any, len(chunk))
-		for i, id := range chunk {
-			values[i] = id
+	for start := 0; start < len(ids); start += MaxSearchINValues {
+		found, err := c.contactsByExternalIDsHalving(ctx, ids[start:min(start+MaxSearchINValues, len(ids))])
+		if err != nil {
+			return nil, err
 		}
-		cursor := ""
-		for {
-			page, err := c.SearchContacts(ctx, Filter{Field: "external_id", Operator: "IN", Value: values}, MaxSearchPerPage, cursor)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, page.Data...)
-			if page.Pages.Next == nil || page.Pages.Next.StartingAfter == "" || len(page.Data) == 0 {
-				break
-			}
-			cursor = page.Pages.Next.StartingAfter
-		}
+		out = append(out, found...)
 	}
 	return out, nil
+}
+
+// contactsByExternalIDsHalving searches for ids, splitting the batch in
+// two on a 400 until it is a single id.
+func (c *Client) contactsByExternalIDsHalving(ctx context.Context, ids []string) ([]Contact, error) {
+	found, err := c.contactsByExternalIDsIn(ctx, ids)
+	var ie *Error
+	if err == nil || len(ids) == 1 || !errors.As(err, &ie) || ie.StatusCode != 400 {
+		return found, err
+	}
+	half := len(ids) / 2
+	first, err := c.contactsByExternalIDsHalving(ctx, ids[:half])
+	if err != nil {
+		return nil, err
+	}
+	second, err := c.contactsByExternalIDsHalving(ctx, ids[half:])
+	if err != nil {
+		return nil, err
+	}
+	return append(first, second...), nil
+}
+
+// contactsByExternalIDsIn is one external_id IN search, all its pages
+// (external_id is unique, so a batch's matches fit one page). Nothing is
+// returned unless every page was read.
+func (c *Client) contactsByExternalIDsIn(ctx context.Context, ids []string) ([]Contact, error) {
+	values := make([]any, len(ids))
+	for i, id := range ids {
+		values[i] = id
+	}
+	var out []Contact
+	cursor := ""
+	for {
+		page, err := c.SearchContacts(ctx, Filter{Field: "external_id", Operator: "IN", Value: values}, MaxSearchPerPage, cursor)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Data...)
+		if page.Pages.Next == nil || page.Pages.Next.StartingAfter == "" || len(page.Data) == 0 {
+			return out, nil
+		}
+		cursor = page.Pages.Next.StartingAfter
+	}
 }
 
 // CompanyList is one page of GET /companies.

@@ -104,3 +104,98 @@ func TestContactCompanyIDsStopsAtAnEmptyPage(t *testing.T) {
 		t.Fatalf("ContactCompanyIDs = %v, %v after %d calls", ids, err, asked)
 	}
 }
+
+// searchServer answers POST /contacts/search for external_id IN filters
+// over the contacts named in known, two contacts a page, and 400 to any IN
+// of more than maxIN values (or of a value in refuse).
+func searchServer(t *testing.T, known map[string]bool, maxIN int, refuse string, sizes *[]int) *Client {
+	return serve(t, func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Query struct {
+				Field    string `json:"field"`
+				Operator string `json:"operator"`
+				Value    []string
+			} `json:"query"`
+			Pagination struct {
+				PerPage       int    `json:"per_page"`
+				StartingAfter string `json:"starting_after"`
+			} `json:"pagination"`
+		}
+		err := json.NewDecoder(r.Body).Decode(&body)
+		q := body.Query
+		if r.Method != "POST" || r.URL.Path != "/contacts/search" || err != nil || q.Field != "external_id" || q.Operator != "IN" ||
+			body.Pagination.PerPage < 1 || body.Pagination.PerPage > MaxSearchPerPage {
+			w.WriteHeader(422)
+			fmt.Fprintf(w, `{"type":"error.list","errors":[{"code":"bad","message":"%s %s %v"}]}`, r.Method, r.URL, err)
+			return
+		}
+		*sizes = append(*sizes, len(q.Value))
+		if len(q.Value) > maxIN || slices.Contains(q.Value, refuse) {
+			w.WriteHeader(400)
+			fmt.Fprint(w, `{"type":"error.list","errors":[{"code":"query_invalid","message":"too many filters"}]}`)
+			return
+		}
+		var matches []string
+		for _, v := range q.Value {
+			if known[v] {
+				matches = append(matches, v)
+			}
+		}
+		from, _ := strconv.Atoi(body.Pagination.StartingAfter)
+		to := min(from+2, len(matches))
+		var data []string
+		for _, v := range matches[from:to] {
+			data = append(data, fmt.Sprintf(`{"type":"contact","id":"id_%s","external_id":%q}`, v, v))
+		}
+		next := "null"
+		if to < len(matches) {
+			next = fmt.Sprintf(`{"page":2,"starting_after":"%d"}`, to)
+		}
+		fmt.Fprintf(w, `{"type":"list","data":[%s],"total_count":%d,"pages":{"type":"pages","next":%s}}`, strings.Join(data, ","), len(matches), next)
+	})
+}
+
+func TestContactsByExternalIDsHalvesRefusedBatches(t *testing.T) {
+	known := map[string]bool{}
+	var ids []string
+	for i := range 47 {
+		id := fmt.Sprintf("user_%02d", i)
+		ids = append(ids, id)
+		if i%4 != 3 { // every fourth id has no contact
+			known[id] = true
+		}
+	}
+	var sizes []int
+	c := searchServer(t, known, 5, "", &sizes)
+	got, err := c.ContactsByExternalIDs(context.Background(), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, ct := range got {
+		found = append(found, *ct.ExternalID)
+	}
+	slices.Sort(found)
+	var want []string
+	for id := range known {
+		want = append(want, id)
+	}
+	slices.Sort(want)
+	if !slices.Equal(found, want) {
+		t.Fatalf("found %d contacts %v, want %d %v", len(found), found, len(want), want)
+	}
+	if slices.Max(sizes) > MaxSearchINValues {
+		t.Fatalf("a search sent %d values, more than the documented %d", slices.Max(sizes), MaxSearchINValues)
+	}
+}
+
+func TestContactsByExternalIDsFailsWhenOneIDIsRefused(t *testing.T) {
+	var sizes []int
+	c := searchServer(t, map[string]bool{"a": true, "b": true}, 15, "b", &sizes)
+	if got, err := c.ContactsByExternalIDs(context.Background(), []string{"a", "b", "c"}); err == nil {
+		t.Fatalf("got %d contacts and no error, want the 400 on [b]", len(got))
+	}
+	if fmt.Sprint(sizes) != "[3 1 2 1]" {
+		t.Fatalf("search sizes %v, want [3 1 2 1]: halved to the refused id", sizes)
+	}
+}
