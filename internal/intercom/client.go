@@ -90,9 +90,9 @@ func (c *Client) do(ctx context.Context, method, pathTemplate, path string, body
 			// The pacer has seen Remaining: 0 too, so this process's
 			// other calls hold back until the reset as well.
 			wait = max(time.Until(ie.ResetAt), minRateLimitWait)
-		case errors.As(err, &ie) && ie.Kind() != KindServer:
+		case errors.As(err, &ie) && !ie.Kind().Retryable():
 			return err // a 4xx: sending it again changes nothing
-		default: // 5xx, network error or timeout
+		default: // 5xx, 408, network error or timeout
 			if failures >= c.patience.Retries {
 				return err
 			}

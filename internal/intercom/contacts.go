@@ -12,11 +12,19 @@ type Ref struct {
 	Name string `json:"name,omitempty"`
 }
 
-// RefList is Intercom's {type:"list", data:[…]} reference list.
+// RefList is Intercom's {type:"list", data:[…], total_count, has_more}
+// reference list. A contact embeds only the first few of its companies
+// and tags ("Up to 10 will be displayed here. Use the url to get more.").
 type RefList struct {
 	Data       []Ref `json:"data"`
 	TotalCount int   `json:"total_count"`
 	HasMore    bool  `json:"has_more"`
+}
+
+// Complete reports whether the list holds every item: Intercom says there
+// are no more, and its total is no larger than what came embedded.
+func (l RefList) Complete() bool {
+	return !l.HasMore && l.TotalCount <= len(l.Data)
 }
 
 // Contact is the part of Intercom's contact object the sync reads.
@@ -35,6 +43,14 @@ type Contact struct {
 	Companies        RefList        `json:"companies"`
 	Tags             RefList        `json:"tags"`
 }
+
+// CompanyIDsComplete reports whether c.Companies is the contact's whole
+// company list; if not, ContactCompanyIDs reads it in full.
+func (c *Contact) CompanyIDsComplete() bool { return c.Companies.Complete() }
+
+// TagIDsComplete reports whether c.Tags is the contact's whole tag list; if
+// not, ContactTagIDs reads it in full.
+func (c *Contact) TagIDsComplete() bool { return c.Tags.Complete() }
 
 // ContactList is a page of search or list results.
 type ContactList struct {

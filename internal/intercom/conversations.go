@@ -70,11 +70,31 @@ func (c *Client) GetConversation(ctx context.Context, id string) (*Conversation,
 
 // UntagConversation is DELETE /conversations/{id}/tags/{tag_id}. Unusually
 // for a DELETE it carries a body: Intercom requires the admin on whose
-// behalf the tag is removed.
+// behalf the tag is removed. Its 404 not_found is ambiguous (tag already
+// removed, or admin unknown): see ConversationHasTag.
 func (c *Client) UntagConversation(ctx context.Context, conversationID, tagID, adminID string) error {
 	return c.do(ctx, "DELETE", "/conversations/{id}/tags/{tag_id}",
 		"/conversations/"+url.PathEscape(conversationID)+"/tags/"+url.PathEscape(tagID),
 		Fields{"admin_id": adminID}, nil)
+}
+
+// ConversationHasTag reports whether the conversation carries the tag now
+// (GET /conversations/{id}, tags.tags[].id). Use it to read a 404 from
+// UntagConversation: Intercom answers 404 not_found both when the tag is
+// no longer on the conversation and when the admin is unknown, so a 404 on
+// untag means done only if the conversation no longer carries the tag. A
+// conversation that is itself not found comes back as that 404 error.
+func (c *Client) ConversationHasTag(ctx context.Context, conversationID, tagID string) (bool, error) {
+	conv, err := c.GetConversation(ctx, conversationID)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range conv.Tags.Tags {
+		if string(t.ID) == tagID {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Admin is the part of an Intercom admin (teammate) the sync reads.

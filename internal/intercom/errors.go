@@ -15,7 +15,7 @@ const (
 	KindRateLimited             // 429: retry after the window resets
 	KindConflict                // 409: the resource exists; ExistingID says which
 	KindNotFound                // 404
-	KindServer                  // 5xx: retry with backoff
+	KindServer                  // 5xx or 408: a transient failure, retry with backoff
 	KindAuth                    // 401/403: the token is wrong; retrying will not help
 )
 
@@ -34,6 +34,13 @@ func (k Kind) String() string {
 	default:
 		return "client_error"
 	}
+}
+
+// Retryable reports whether a request answered with this kind may succeed
+// when sent again unchanged: rate limits (after the reset) and transient
+// server failures (5xx, 408).
+func (k Kind) Retryable() bool {
+	return k == KindRateLimited || k == KindServer
 }
 
 // Error is a non-2xx answer from Intercom.
@@ -66,7 +73,9 @@ func (e *Error) Kind() Kind {
 		return KindNotFound
 	case e.StatusCode == 401 || e.StatusCode == 403:
 		return KindAuth
-	case e.StatusCode >= 500:
+	case e.StatusCode >= 500 || e.StatusCode == 408:
+		// 408 Request Timeout is transient like a 5xx: the official
+		// Intercom SDKs retry 408, 429 and 5xx alike.
 		return KindServer
 	default:
 		return KindClient

@@ -86,3 +86,30 @@ func TestPatientCallsStopWithTheirContext(t *testing.T) {
 		t.Fatalf("patient call with a deadline: %v after %s", err, time.Since(start))
 	}
 }
+
+func TestPatientCallsRetryRequestTimeouts(t *testing.T) {
+	var calls atomic.Int32
+	c := scripted(t, &calls, 408, 408, 200)
+	got, err := c.Patient(Patience{Retries: 2, Backoff: time.Millisecond}).GetContact(context.Background(), "c1")
+	if err != nil || got.ID != "c1" || calls.Load() != 3 {
+		t.Fatalf("after %d calls: %+v, %v; want the 408s retried, then the contact", calls.Load(), got, err)
+	}
+}
+
+func TestImpatientCallsReturnRequestTimeoutsAsRetryable(t *testing.T) {
+	var calls atomic.Int32
+	c := scripted(t, &calls, 408, 200)
+	_, err := c.GetContact(context.Background(), "c1")
+	k, ok := KindOf(err)
+	if !ok || k != KindServer || !k.Retryable() || calls.Load() != 1 {
+		t.Fatalf("after %d calls: %v (kind %v), want the 408 returned once as a retryable kind", calls.Load(), err, k)
+	}
+}
+
+func TestOnlyTransientKindsAreRetryable(t *testing.T) {
+	for status, want := range map[int]bool{408: true, 429: true, 500: true, 503: true, 400: false, 401: false, 404: false, 409: false, 422: false} {
+		if got := (&Error{StatusCode: status}).Kind().Retryable(); got != want {
+			t.Errorf("%d retryable = %v, want %v", status, got, want)
+		}
+	}
+}

@@ -33,6 +33,24 @@ func (c *Client) UntagContact(ctx context.Context, contactID, tagID string) erro
 		"/contacts/"+url.PathEscape(contactID)+"/tags/"+url.PathEscape(tagID), nil, nil)
 }
 
+// ContactTagIDs lists the ids of every tag on a contact (GET
+// /contacts/{id}/tags). The 2.11 answer is a tag_list, one unpaged
+// {type:"list", data:[tag]}; a contact object embeds only the first few of
+// its tags (TagIDsComplete says when those are all).
+func (c *Client) ContactTagIDs(ctx context.Context, contactID string) ([]string, error) {
+	var out struct {
+		Data []Tag `json:"data"`
+	}
+	if err := c.do(ctx, "GET", "/contacts/{id}/tags", "/contacts/"+url.PathEscape(contactID)+"/tags", nil, &out); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(out.Data))
+	for i, t := range out.Data {
+		ids[i] = t.ID
+	}
+	return ids, nil
+}
+
 // ListTags is GET /tags: every tag of the workspace.
 func (c *Client) ListTags(ctx context.Context) ([]Tag, error) {
 	var out struct {
