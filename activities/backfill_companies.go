@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
@@ -250,68 +251,78 @@ type ScanCompaniesResult struct {
 	Pages     int  `json:"pages"`
 }
 
-// ScanCompanies lists every company in Intercom (GET /companies, 60 per
-// call) into the backfill's snapshot, which BackfillBatch compares
-// organizations with: N organizations then cost N/60 reads instead of N.
-// When the backfill looks at fewer organizations than there are pages, it
-// stops after the first page and reports Snapshot false: looking them up
-// one by one is cheaper. It heartbeats the next page, so a retried attempt
-// goes on from there.
+// ScanCompanies lists every company in Intercom into the backfill's
+// snapshot, which BackfillBatch compares organizations with: N
+// organizations then cost a few scroll pages instead of N lookups. It
+// scrolls (GET /companies/scroll), the one listing that has every
+// company: GET /companies leaves out companies without users and stops
+// at 10,000 (docs/intercom.md), and a deleted organization whose company
+// it missed would never be deleted. When the first page shows that the
+// backfill looks at fewer organizations than there are pages, it stops and
+// reports Snapshot false: looking them up one by one is cheaper.
+//
+// A retried attempt scrolls again from the start (a scroll expires a
+// minute after its last use); pages already saved are saved again. If
+// another scroll is open in the workspace, the attempt fails and is
+// retried after the minute that one takes to expire.
 func (a *Activities) ScanCompanies(ctx context.Context, req ScanCompaniesRequest) (ScanCompaniesResult, error) {
 	wfID := activity.GetInfo(ctx).WorkflowExecution.ID
 	a = a.forBackfill("")
-	var prog struct {
-		Page   int                 `json:"page"`
-		Result ScanCompaniesResult `json:"result"`
-	}
-	if activity.HasHeartbeatDetails(ctx) {
-		if err := activity.GetHeartbeatDetails(ctx, &prog); err != nil {
-			return ScanCompaniesResult{}, err
-		}
-	} else {
+	if !activity.HasHeartbeatDetails(ctx) {
 		// A backfill started again under the same workflow id must not
 		// see the last one's listing.
 		if err := a.Store.ClearCompanySnapshot(ctx, wfID); err != nil {
 			return ScanCompaniesResult{}, err
 		}
-		prog.Page = 1
 	}
-	var mu sync.Mutex
+	var (
+		mu  sync.Mutex
+		res ScanCompaniesResult
+	)
 	stop := heartbeatEvery(ctx, time.Second, func() any {
 		mu.Lock()
 		defer mu.Unlock()
-		return prog
+		return res
 	})
 	defer stop()
-	for {
-		list, err := a.Intercom.ListCompanies(ctx, prog.Page, intercom.MaxCompaniesPerPage)
-		if err != nil {
-			return prog.Result, classify(fmt.Errorf("list companies, page %d: %w", prog.Page, err))
+	for param := ""; ; {
+		page, err := a.Intercom.ScrollCompanies(ctx, param)
+		if intercom.ScrollBusy(err) {
+			return res, temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeRateLimited,
+				temporal.ApplicationErrorOptions{NextRetryDelay: scrollExpiry, Cause: err})
 		}
-		if prog.Page == 1 && req.Organizations < list.Pages.TotalPages {
+		if err != nil {
+			return res, classify(fmt.Errorf("scroll companies, page %d: %w", res.Pages+1, err))
+		}
+		if res.Pages == 0 && page.TotalCount != nil && len(page.Data) > 0 &&
+			req.Organizations < (*page.TotalCount+len(page.Data)-1)/len(page.Data) {
 			return ScanCompaniesResult{Pages: 1}, nil
 		}
-		bodies := make(map[string]json.RawMessage, len(list.Data))
-		for _, c := range list.Data {
+		if page.Done() {
+			mu.Lock()
+			res.Snapshot = true
+			mu.Unlock()
+			return res, nil
+		}
+		bodies := make(map[string]json.RawMessage, len(page.Data))
+		for _, c := range page.Data {
 			b, err := json.Marshal(c)
 			if err != nil {
-				return prog.Result, err
+				return res, err
 			}
 			bodies[c.CompanyID] = b
 		}
 		if err := a.Store.SaveCompanySnapshot(ctx, wfID, bodies); err != nil {
-			return prog.Result, err
+			return res, err
 		}
 		mu.Lock()
-		prog.Result.Companies += len(list.Data)
-		prog.Result.Pages = prog.Page
-		prog.Page++
-		last := prog.Page > list.Pages.TotalPages || len(list.Data) == 0
-		prog.Result.Snapshot = last
-		res := prog.Result
+		res.Companies += len(page.Data)
+		res.Pages++
 		mu.Unlock()
-		if last {
-			return res, nil
-		}
+		param = page.ScrollParam
 	}
 }
+
+// scrollExpiry is how long an unused scroll stays open (spec: "If the
+// scroll isn't used for 1 minute, it expires").
+const scrollExpiry = time.Minute

@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -153,18 +152,22 @@ func (a *Activities) removeConversationTag(ctx context.Context, req UntagRequest
 	if err == nil {
 		return TagRemoved, nil
 	}
-	var ie *intercom.Error
-	if errors.As(err, &ie) && ie.StatusCode == 404 {
-		switch ie.Code {
-		case "tag_not_found", "not_found": // the tag, or the whole conversation, is gone
-			return AlreadyDone, nil
-		case "admin_not_found":
-			return "", temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("remove tag from conversation %s: Intercom does not know admin %s (INTERCOM_ADMIN_ID)",
-					req.ConversationID, adminID), ErrTypeBadConfig, err)
-		}
+	if !intercom.IsNotFound(err) {
+		return "", classify(fmt.Errorf("remove tag %s from conversation %s: %w", tagID, req.ConversationID, err))
 	}
-	return "", classify(fmt.Errorf("remove tag %s from conversation %s: %w", tagID, req.ConversationID, err))
+	// 404 is Intercom's answer both when the tag (or the conversation) is
+	// gone and when it does not know the admin (no admin_not_found in the
+	// spec): done only if the conversation no longer carries the tag.
+	has, cerr := a.Intercom.ConversationHasTag(ctx, req.ConversationID, tagID)
+	if intercom.IsNotFound(cerr) || cerr == nil && !has {
+		return AlreadyDone, nil
+	}
+	if cerr != nil {
+		return "", classify(fmt.Errorf("get conversation %s: %w", req.ConversationID, cerr))
+	}
+	return "", temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("remove tag from conversation %s: Intercom answered 404 while the conversation still carries the tag; "+
+			"does admin %s exist (INTERCOM_ADMIN_ID)? %v", req.ConversationID, adminID, err), ErrTypeBadConfig, err)
 }
 
 // adminCache holds the admin id GET /me answered, once per process: the
