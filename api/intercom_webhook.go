@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/metrics"
 	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 	"github.com/intercom-sync/intercom-sync/workflows"
 )
@@ -33,6 +34,7 @@ type IntercomHandler struct {
 	timeout       time.Duration
 	log           logrus.FieldLogger
 	resyncTag     string
+	metrics       *metrics.Metrics // nil: nothing is counted
 }
 
 // IntercomOption configures an IntercomHandler.
@@ -42,6 +44,13 @@ type IntercomOption func(*IntercomHandler)
 // tag-based re-sync; the default is workflows.DefaultResyncTag.
 func WithResyncTag(tag string) IntercomOption {
 	return func(h *IntercomHandler) { h.resyncTag = tag }
+}
+
+// WithMetrics counts, in m, what the handler acknowledges but ignores:
+// notifications of an unsupported API version
+// (intercom_sync_intercom_notifications_unsupported_total{topic}).
+func WithMetrics(m *metrics.Metrics) IntercomOption {
+	return func(h *IntercomHandler) { h.metrics = m }
 }
 
 // NewIntercomHandler verifies X-Hub-Signature with secret, the Intercom
@@ -70,6 +79,11 @@ func NewIntercomHandler(secret string, allowUnsigned bool, t WorkflowStarter, q 
 
 // received is the answer to every accepted or ignored notification.
 var received = map[string]bool{"received": true}
+
+// unsupportedVersion is the answer to a notification whose payload is of
+// an API version the service does not read.
+var unsupportedVersion = map[string]any{"received": true, "ignored": true,
+	"reason": "unsupported payload version: the Intercom app's webhooks must use API 2.x"}
 
 func (h *IntercomHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fields := logrus.Fields{"source": "intercom"}
@@ -120,6 +134,17 @@ func (h *IntercomHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.log.WithFields(fields).Warnf("Rejected Intercom webhook: %v", err)
 		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if conv.UnsupportedVersion() {
+		// Acknowledged, or Intercom would redeliver what can never be
+		// read; counted so that a misconfigured app does not go unseen.
+		// Only the topic and notification id are logged, never the item.
+		if h.metrics != nil {
+			h.metrics.IntercomNotificationsUnsupported.WithLabelValues(n.Topic).Inc()
+		}
+		h.log.WithFields(fields).Warn("Ignored Intercom notification: payload is not of API version 2.x (item has neither source nor contacts)")
+		writeJSON(w, http.StatusOK, unsupportedVersion)
 		return
 	}
 	contactID := conv.ContactID()

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/metrics"
 	"github.com/intercom-sync/intercom-sync/workflows"
 )
 
@@ -329,4 +330,68 @@ func TestIntercomRoutes(t *testing.T) {
 	if rec.Code != http.StatusNotFound {
 		t.Fatalf("lookup without handler = %d, want 404", rec.Code)
 	}
+}
+
+// A workspace whose webhooks follow API 1.x sends conversations with
+// item.user instead of source/contacts: acknowledged (a redelivery would
+// not read better), counted by topic, logged without personal data.
+func TestIntercomNotificationOfAnUnsupportedVersionIsCounted(t *testing.T) {
+	body := []byte(`{"type":"notification_event","id":"notif_v1","topic":"conversation.user.created","app_id":"abc",` +
+		`"data":{"item":{"type":"conversation","id":"147","user":{"type":"user","id":"5310d8e7598c9a0b24000002","email":"jane@example.com","name":"Jane"},` +
+		`"conversation_message":{"type":"conversation_message","body":"<p>hi</p>","author":{"type":"user","id":"5310d8e7598c9a0b24000002"}}}}}`)
+	m := metrics.New()
+	starter := &fakeExecutor{}
+	log, hook := logtest.NewNullLogger()
+	h, err := NewIntercomHandler(intercomSecret, false, starter, Queues{Workflows: "q", Intercom: "q-intercom"}, time.Second, log, WithMetrics(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		rec, out := postTo(t, h, "/api/intercom/webhook", body, hubSigned(body))
+		if rec.Code != http.StatusOK || out["received"] != true || out["ignored"] != true || len(starter.calls) != 0 {
+			t.Fatalf("%d %v, %d starts; want 200, ignored, no start", rec.Code, out, len(starter.calls))
+		}
+		if got := unsupportedCount(t, m, "conversation.user.created"); got != float64(i) {
+			t.Fatalf("after %d notifications the counter is %v", i, got)
+		}
+	}
+	e := hook.LastEntry()
+	if e == nil || e.Data["topic"] != "conversation.user.created" || e.Data["notification_id"] != "notif_v1" {
+		t.Fatalf("logged %+v, want the topic and notification id", e)
+	}
+	for _, e := range hook.AllEntries() {
+		if line, _ := e.String(); strings.Contains(line, "jane") || strings.Contains(line, "Jane") || strings.Contains(line, "5310d8e7") {
+			t.Fatalf("personal data logged: %s", line)
+		}
+	}
+
+	// A 2.x conversation about no contact is still a plain acknowledgement.
+	body2 := []byte(`{"type":"notification_event","id":"notif_x","topic":"conversation.user.replied","data":{"item":{"id":"1","source":{"author":{"type":"admin","id":"1"}},"contacts":{"contacts":[]}}}}`)
+	if rec, out := postTo(t, h, "/api/intercom/webhook", body2, hubSigned(body2)); rec.Code != http.StatusOK || !isReceived(out) ||
+		unsupportedCount(t, m, "conversation.user.replied") != 0 {
+		t.Fatalf("2.x conversation without a contact: %d %v", rec.Code, out)
+	}
+}
+
+// unsupportedCount reads intercom_sync_intercom_notifications_unsupported_total{topic}
+// as /metrics would serve it.
+func unsupportedCount(t *testing.T, m *metrics.Metrics, topic string) float64 {
+	t.Helper()
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "intercom_sync_intercom_notifications_unsupported_total" {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			for _, l := range s.GetLabel() {
+				if l.GetName() == "topic" && l.GetValue() == topic {
+					return s.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -126,7 +126,18 @@ type ConversationItem struct {
 			ID ID `json:"id"`
 		} `json:"contacts"`
 	} `json:"contacts"`
+
+	// not2x: the item has neither source nor contacts (set by
+	// ParseConversationItem).
+	not2x bool
 }
+
+// UnsupportedVersion reports whether the item is not in the API 2.x
+// conversation model: it carries neither source nor contacts. Webhook
+// payloads follow the app's API version, and a 1.x conversation carries
+// item.user and conversation_message instead; its contact cannot be read
+// here. Set only on an item from ParseConversationItem.
+func (c ConversationItem) UnsupportedVersion() bool { return c.not2x }
 
 // Author of a conversation source or part: user, lead, admin, bot, team.
 type Author struct {
@@ -169,5 +180,17 @@ func ParseConversationItem(item json.RawMessage) (ConversationItem, error) {
 	if err := json.Unmarshal(item, &c); err != nil {
 		return c, fmt.Errorf("malformed conversation in data.item: %w", err)
 	}
+	var probe struct {
+		Source   json.RawMessage `json:"source"`
+		Contacts json.RawMessage `json:"contacts"`
+	}
+	_ = json.Unmarshal(item, &probe) // the item decoded above
+	c.not2x = absent(probe.Source) && absent(probe.Contacts)
 	return c, nil
+}
+
+// absent says whether a raw JSON value was left out or null.
+func absent(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || bytes.Equal(raw, []byte("null"))
 }

@@ -85,3 +85,20 @@ func TestConversationContactID(t *testing.T) {
 		}
 	}
 }
+
+func TestConversationItemsOfAnotherAPIVersion(t *testing.T) {
+	for item, want := range map[string]bool{
+		// API 1.x: the user, and conversation_message instead of source.
+		`{"type":"conversation","id":"1","user":{"type":"user","id":"5310d8e7598c9a0b24000002"},"conversation_message":{"author":{"type":"user","id":"5310d8e7598c9a0b24000002"}}}`: true,
+		`{"id":"1"}`: true,
+		`{"id":"1","source":null,"contacts":null}`:                                             true,
+		`{"id":"1","contacts":{"contacts":[{"id":"c1"}]}}`:                                     false,
+		`{"id":"1","source":{"author":{"type":"admin","id":"a1"}},"contacts":{"contacts":[]}}`: false,
+		`{"id":"1","source":{"author":{"type":"user","id":"u1"}}}`:                             false,
+	} {
+		c, err := ParseConversationItem([]byte(item))
+		if err != nil || c.UnsupportedVersion() != want {
+			t.Errorf("%s: UnsupportedVersion = %v (%v), want %v", item, c.UnsupportedVersion(), err, want)
+		}
+	}
+}

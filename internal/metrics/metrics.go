@@ -35,6 +35,10 @@ type Metrics struct {
 	// IntercomAttributesRefused counts custom data attributes Intercom
 	// refused to create; the sync writes without them.
 	IntercomAttributesRefused *prometheus.CounterVec // model, attribute
+	// IntercomNotificationsUnsupported counts Intercom notifications
+	// acknowledged but ignored because their payload is of an API version
+	// the service does not read (e.g. 1.x conversations).
+	IntercomNotificationsUnsupported *prometheus.CounterVec // topic
 
 	temporalScope tally.Scope
 }
@@ -83,8 +87,12 @@ func New() *Metrics {
 			Name: "intercom_sync_intercom_attributes_refused_total",
 			Help: "Custom data attributes Intercom refused to create, by model and attribute; they are left out of writes.",
 		}, []string{"model", "attribute"}),
+		IntercomNotificationsUnsupported: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "intercom_sync_intercom_notifications_unsupported_total",
+			Help: "Intercom notifications ignored because their payload follows an unsupported API version (set the app's webhooks to 2.x), by topic.",
+		}, []string{"topic"}),
 	}
-	reg.MustRegister(m.IntercomAttributesRefused, m.WebhooksReceived, m.WebhooksRejected, m.WorkflowStarts, m.IntercomCalls,
+	reg.MustRegister(m.IntercomAttributesRefused, m.IntercomNotificationsUnsupported, m.WebhooksReceived, m.WebhooksRejected, m.WorkflowStarts, m.IntercomCalls,
 		m.IntercomCallDuration, m.RateLimitWaits, m.RateLimitWaitSeconds, m.HTTPDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
