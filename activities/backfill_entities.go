@@ -114,7 +114,11 @@ func (b *batch) contact(ctx context.Context, j contactJob, ci *companyIndex) (ou
 		if companies, err = b.companiesOf(ctx, j.seen); err != nil {
 			return outcome{}, err
 		}
-		tagged = j.tagID != "" && slices.ContainsFunc(j.seen.Tags.Data, func(r intercom.Ref) bool { return r.ID == j.tagID })
+		if j.invited && j.tagID != "" {
+			if tagged, err = b.hasTag(ctx, j.seen, j.tagID); err != nil {
+				return outcome{}, err
+			}
+		}
 	}
 	attach, detach, detachOrgs := ci.plan(j.orgIDs, companies)
 	if j.seen != nil && len(diff) == 0 && len(attach) == 0 && len(detach) == 0 && (tagged || !j.invited) {
@@ -344,10 +348,27 @@ func (b *batch) contacts(ctx context.Context, externalIDs []string) (map[string]
 	return byExt, companies, nil
 }
 
+// hasTag says whether the contact carries the tag. The contact object
+// embeds at most 10 tags; when it has more, they are listed.
+func (b *batch) hasTag(ctx context.Context, c *intercom.Contact, tagID string) (bool, error) {
+	isTag := func(id string) bool { return id == tagID }
+	if slices.ContainsFunc(c.Tags.Data, func(r intercom.Ref) bool { return isTag(r.ID) }) {
+		return true, nil
+	}
+	if c.TagIDsComplete() {
+		return false, nil
+	}
+	ids, err := b.a.Intercom.ContactTagIDs(ctx, c.ID)
+	if err != nil {
+		return false, fmt.Errorf("tags of contact %s: %w", c.ID, err)
+	}
+	return slices.ContainsFunc(ids, isTag), nil
+}
+
 // companiesOf is every company attached to the contact: the contact
-// object embeds a few; has_more says to list them all.
+// object embeds at most 10; has_more says to list them all.
 func (b *batch) companiesOf(ctx context.Context, c *intercom.Contact) ([]string, error) {
-	if !c.Companies.HasMore && c.Companies.TotalCount <= len(c.Companies.Data) {
+	if c.CompanyIDsComplete() {
 		ids := make([]string, len(c.Companies.Data))
 		for i, r := range c.Companies.Data {
 			ids[i] = r.ID

@@ -173,7 +173,7 @@ func (a *App) Handler() (http.Handler, error) {
 		return nil, err
 	}
 	intercomHandler, err := api.NewIntercomHandler(cfg.IntercomWebhookSecret, cfg.Development(), counted, queues,
-		api.DefaultStartTimeout, log, api.WithResyncTag(cfg.ResyncTag))
+		api.DefaultStartTimeout, log, api.WithResyncTag(cfg.ResyncTag), api.WithMetrics(a.Metrics))
 	if err != nil {
 		return nil, err
 	}
