@@ -19,10 +19,10 @@ const (
 	cleanupService    = "(doctor only) deleted even after a failure"
 )
 
-// inSizes are the IN searches tried: the backfill's (one search per
-// intercom.MaxSearchPerPage external ids) and 15, Intercom's documented
-// limit of filters per group.
-var inSizes = []int{intercom.MaxSearchPerPage, 15}
+// inSizes are the IN searches tried, each sent whole as one search: the
+// backfill's (intercom.MaxSearchINValues, Intercom's documented limit of
+// filters per group) and the undocumented 150 earlier versions sent.
+var inSizes = []int{intercom.MaxSearchPerPage, intercom.MaxSearchINValues}
 
 func (d *doctor) checkWrites(ctx context.Context) {
 	if d.me == nil {
@@ -222,10 +222,10 @@ func inAssumption(n int) string {
 }
 
 func inService(n int) string {
-	if n == intercom.MaxSearchPerPage {
-		return fmt.Sprintf("the backfill searches %d external ids at a time", n)
+	if n == intercom.MaxSearchINValues {
+		return fmt.Sprintf("the backfill searches %d external ids at a time, halving a batch answered 400", n)
 	}
-	return fmt.Sprintf("not used; the fallback if %d is refused", intercom.MaxSearchPerPage)
+	return fmt.Sprintf("not used (undocumented size); the backfill sends %d", intercom.MaxSearchINValues)
 }
 
 // checkINSearches tries each of inSizes. include, if set, is the
@@ -243,7 +243,7 @@ func (d *doctor) checkINSearches(ctx context.Context, suffix, include string) {
 		}
 		c := Check{ID: fmt.Sprintf("search.in_%d", n), Assumption: inAssumption(n), Service: inService(n),
 			Data: map[string]any{"size": n}}
-		found, err := d.ic.ContactsByExternalIDs(ctx, ids)
+		found, err := d.searchIN(ctx, ids)
 		if err != nil {
 			c.Data["accepted"] = false
 			if k, ok := intercom.KindOf(err); ok && k == intercom.KindClient {
@@ -282,15 +282,15 @@ func (d *doctor) checkINSearches(ctx context.Context, suffix, include string) {
 		if accepted[n] {
 			continue
 		}
-		if n == intercom.MaxSearchPerPage {
+		if n == intercom.MaxSearchINValues {
 			c.Status = Fail
-			c.Fix = fmt.Sprintf("no setting: every backfill batch would fail; the IN chunk of ContactsByExternalIDs (%d) must shrink", n)
+			c.Fix = fmt.Sprintf("no setting: the backfill's searches (%d ids) would all be halved, down to one id a search", n)
 			if smallest > 0 {
-				c.Fix += fmt.Sprintf(" to %d, which was accepted (code change)", smallest)
+				c.Fix += fmt.Sprintf("; %d was accepted", smallest)
 			}
 		} else {
 			c.Status = Warn
-			c.Fix = "no setting; if the larger size was accepted this one does not matter"
+			c.Fix = "none needed: the service does not send this size"
 		}
 		if strings.HasPrefix(c.Observed, "failed") {
 			c.Fix = "run doctor again; " + c.Fix
@@ -331,4 +331,19 @@ func (d *doctor) cleanup(ctx context.Context, ids []string) {
 		c.Observed = fmt.Sprintf("deleted %d contacts; GET answers 404", len(ids))
 	}
 	d.report.add(c)
+}
+
+// searchIN is one external_id IN search of exactly these ids (the client's
+// ContactsByExternalIDs would split them into batches).
+func (d *doctor) searchIN(ctx context.Context, ids []string) ([]intercom.Contact, error) {
+	values := make([]any, len(ids))
+	for i, id := range ids {
+		values[i] = id
+	}
+	page, err := d.ic.SearchContacts(ctx, intercom.Filter{Field: "external_id", Operator: "IN", Value: values},
+		intercom.MaxSearchPerPage, "")
+	if err != nil {
+		return nil, err
+	}
+	return page.Data, nil
 }
