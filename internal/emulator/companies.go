@@ -227,7 +227,7 @@ const maxCompaniesPerContact = 1000
 // company id>}. Attaching an already attached company succeeds unchanged.
 func (s *Server) attachCompany(c *call) (any, *apiError) {
 	st := s.st
-	ct := st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
@@ -261,7 +261,7 @@ func (s *Server) attachCompany(c *call) (any, *apiError) {
 // for this case).
 func (s *Server) detachCompany(c *call) (any, *apiError) {
 	st := s.st
-	ct := st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}

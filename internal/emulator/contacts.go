@@ -9,11 +9,21 @@ import (
 	"time"
 )
 
-// liveContact returns a contact the API can see: not deleted and not merged
-// away. Archived contacts are still visible by id.
+// liveContact returns a contact that exists: not deleted and not merged
+// away. It may be archived; API handlers use visibleContact.
 func (st *store) liveContact(id string) *Contact {
 	c := st.contacts[id]
 	if c == nil || c.MergedInto != "" {
+		return nil
+	}
+	return c
+}
+
+// visibleContact returns a contact the API may read or write by id: live
+// and, unless Loose.ArchivedWritable, not archived.
+func (s *Server) visibleContact(id string) *Contact {
+	c := s.st.liveContact(id)
+	if c == nil || (c.Archived && !s.opts.Loose.ArchivedWritable) {
 		return nil
 	}
 	return c
@@ -214,9 +224,9 @@ func (s *Server) insertContact(ct *Contact, now time.Time, sharedEmail bool) (*C
 }
 
 // getContact is GET /contacts/{contact_id}. Merged-away contacts are 404,
-// as the spec's description says.
+// as the spec's description says, and so are archived ones (visibleContact).
 func (s *Server) getContact(c *call) (any, *apiError) {
-	ct := s.st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
@@ -227,7 +237,7 @@ func (s *Server) getContact(c *call) (any, *apiError) {
 // is applied to a copy first so a rejected update (400/409) leaves the
 // contact untouched.
 func (s *Server) updateContact(c *call) (any, *apiError) {
-	ct := s.st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
@@ -257,7 +267,7 @@ func (s *Server) updateContact(c *call) (any, *apiError) {
 // Intercom keeps conversation history.
 func (s *Server) deleteContact(c *call) (any, *apiError) {
 	st := s.st
-	ct := st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
@@ -279,10 +289,15 @@ func (s *Server) unarchiveContact(c *call) (any, *apiError) {
 }
 
 // setArchived serves archive and unarchive. Archived contacts keep their
-// data, stay readable by id and still block duplicates (with the "archived"
-// 409 message), but are left out of search and list.
+// data and still block duplicates (with the "archived" 409 message), but
+// are left out of search and list and, unless Loose.ArchivedWritable, are
+// 404 to every call by id except unarchive (archiving one again included).
 func (s *Server) setArchived(c *call, archived bool) (any, *apiError) {
-	ct := s.st.liveContact(c.r.PathValue("contact_id"))
+	id := c.r.PathValue("contact_id")
+	ct := s.visibleContact(id)
+	if !archived {
+		ct = s.st.liveContact(id)
+	}
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
@@ -321,7 +336,7 @@ func (s *Server) mergeContacts(c *call) (any, *apiError) {
 	if fromID == "" || intoID == "" {
 		return nil, paramNotFound("from and into must both be specified")
 	}
-	from, into := st.liveContact(fromID), st.liveContact(intoID)
+	from, into := s.visibleContact(fromID), s.visibleContact(intoID)
 	if from == nil || into == nil {
 		return nil, errUserNotFound()
 	}
@@ -398,7 +413,7 @@ func (s *Server) listContacts(c *call) (any, *apiError) {
 // (contact_attached_companies, page based).
 func (s *Server) listContactCompanies(c *call) (any, *apiError) {
 	st := s.st
-	ct := st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}

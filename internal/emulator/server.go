@@ -57,6 +57,26 @@ type Options struct {
 	// may lag "a few minutes". GET by id, list and the 409 duplicate checks
 	// see them at once. Zero disables the delay.
 	SearchIndexDelay time.Duration
+	// Loose switches off strict rules one by one; the zero value is the
+	// strictest emulator.
+	Loose Loose
+}
+
+// Loose holds one flag per strict rule of the emulator. Each rule follows
+// Intercom's documentation where it says something, and otherwise picks the
+// answer that is harder on the sync; setting a flag restores the more
+// forgiving behaviour.
+type Loose struct {
+	// ArchivedWritable lets archived contacts be read and written by id
+	// (GET/PUT/DELETE /contacts/{id}, companies, tags, merge) as if they
+	// were live. Strict: an archived contact answers 404 not_found "User
+	// Not Found" to everything except POST /contacts/{id}/unarchive. The
+	// spec only says "You can archive a single contact" and documents no
+	// behaviour by id, so strict treats an archived contact as gone until
+	// unarchived. Either way search and list hide it, and creating its
+	// duplicate is the 409 "An archived contact matching those details
+	// already exists with id=<id>" (ENDPOINTS.md, PR #543).
+	ArchivedWritable bool
 }
 
 // Server is the emulator. It implements http.Handler and is safe for

@@ -106,7 +106,7 @@ func (s *Server) postTags(c *call) (any, *apiError) {
 			return nil, paramInvalid("invalid tag parameters")
 		}
 		for _, it := range items {
-			ct := st.liveContact(it.ID)
+			ct := s.visibleContact(it.ID)
 			if ct == nil {
 				return nil, errUserNotFound()
 			}
@@ -149,7 +149,7 @@ func (st *store) applyContactTag(ct *Contact, t *Tag, now time.Time) {
 // listContactTags is GET /contacts/{contact_id}/tags.
 func (s *Server) listContactTags(c *call) (any, *apiError) {
 	st := s.st
-	ct := st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
@@ -166,7 +166,7 @@ func (s *Server) listContactTags(c *call) (any, *apiError) {
 // exist; tagging twice is a no-op that returns the tag.
 func (s *Server) tagContact(c *call) (any, *apiError) {
 	st := s.st
-	ct := st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
@@ -191,7 +191,7 @@ func (s *Server) tagContact(c *call) (any, *apiError) {
 // untag which answers tag_not_found in that case.
 func (s *Server) untagContact(c *call) (any, *apiError) {
 	st := s.st
-	ct := st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
