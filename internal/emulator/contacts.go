@@ -32,20 +32,24 @@ func (s *Server) visibleContact(id string) *Contact {
 // findConflict applies Intercom's uniqueness rules for a contact about to
 // have role, externalID and email:
 //   - external_id identifies a user and is unique among all live contacts;
-//   - a user's email is unique among users (compared case-insensitively);
+//   - a user's email is unique among users (compared case-insensitively),
+//     unless Loose.UsersShareEmail: then two users that both have an
+//     external_id, different ones, may share an email, while an email
+//     matching a user without an external_id (or a new user without one
+//     matching any user) is still a conflict;
 //   - leads may share an email with each other and with a user.
 //
 // A non-archived match wins over an archived one because Intercom reports
 // the live duplicate; among equals the oldest contact is reported.
-func (st *store) findConflict(role, externalID, email, exclude string) *Contact {
+func (s *Server) findConflict(role, externalID, email, exclude string) *Contact {
 	var archived *Contact
-	for _, c := range st.sortedContacts() {
+	for _, c := range s.st.sortedContacts() {
 		if c.ID == exclude || c.MergedInto != "" {
 			continue
 		}
 		match := externalID != "" && c.ExternalID == externalID
 		if !match && role == "user" && email != "" && c.Role == "user" && strings.EqualFold(c.Email, email) {
-			match = true
+			match = !s.opts.Loose.UsersShareEmail || externalID == "" || c.ExternalID == ""
 		}
 		if !match {
 			continue
@@ -161,7 +165,7 @@ func mergeAttrs(dst, src map[string]any) map[string]any {
 // checkIdentity enforces that a user is identifiable and unique. With
 // sharedEmail only the external_id must be unique: AddDuplicateUser seeds
 // users that share an email, as real workspaces hold them.
-func (st *store) checkIdentity(c *Contact, sharedEmail bool) *apiError {
+func (s *Server) checkIdentity(c *Contact, sharedEmail bool) *apiError {
 	if c.Role == "user" && c.ExternalID == "" && c.Email == "" {
 		return &apiError{status: http.StatusBadRequest, code: "parameter_invalid", message: "A user must have an email or an external_id"}
 	}
@@ -169,7 +173,7 @@ func (st *store) checkIdentity(c *Contact, sharedEmail bool) *apiError {
 	if sharedEmail {
 		email = ""
 	}
-	if dup := st.findConflict(c.Role, c.ExternalID, email, c.ID); dup != nil {
+	if dup := s.findConflict(c.Role, c.ExternalID, email, c.ID); dup != nil {
 		return conflictError(dup)
 	}
 	return nil
@@ -199,7 +203,7 @@ func (s *Server) createContact(c *call) (any, *apiError) {
 // stores ct.
 func (s *Server) insertContact(ct *Contact, now time.Time, sharedEmail bool) (*Contact, *apiError) {
 	st := s.st
-	if err := st.checkIdentity(ct, sharedEmail); err != nil {
+	if err := s.checkIdentity(ct, sharedEmail); err != nil {
 		return nil, err
 	}
 	if ct.ID == "" {
@@ -253,7 +257,7 @@ func (s *Server) updateContact(c *call) (any, *apiError) {
 	// external_id and email is applied even when the contact shares its
 	// email with another user, so duplicates that exist stay updatable.
 	if next.Role != ct.Role || next.ExternalID != ct.ExternalID || !strings.EqualFold(next.Email, ct.Email) {
-		if err := s.st.checkIdentity(&next, false); err != nil {
+		if err := s.checkIdentity(&next, false); err != nil {
 			return nil, err
 		}
 	}
@@ -304,7 +308,7 @@ func (s *Server) setArchived(c *call, archived bool) (any, *apiError) {
 	if !archived && ct.Archived {
 		// Unarchiving must not create a second live contact with the same
 		// identity.
-		if dup := s.st.findConflict(ct.Role, ct.ExternalID, ct.Email, ct.ID); dup != nil && !dup.Archived {
+		if dup := s.findConflict(ct.Role, ct.ExternalID, ct.Email, ct.ID); dup != nil && !dup.Archived {
 			return nil, conflictError(dup)
 		}
 	}

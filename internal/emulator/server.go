@@ -77,6 +77,13 @@ type Loose struct {
 	// duplicate is the 409 "An archived contact matching those details
 	// already exists with id=<id>" (ENDPOINTS.md, PR #543).
 	ArchivedWritable bool
+	// UsersShareEmail lets users with different external_ids share an
+	// email; an email matching a user without an external_id is still a
+	// 409. Intercom's help says users with different user ids may share
+	// an email, but not what a workspace enforces, so strict keeps the
+	// rule that is harder on the sync: a user's email is unique among
+	// users (case-insensitively). Leads may share emails either way.
+	UsersShareEmail bool
 }
 
 // Server is the emulator. It implements http.Handler and is safe for
