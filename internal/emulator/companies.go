@@ -246,6 +246,7 @@ func (s *Server) attachCompany(c *call) (any, *apiError) {
 		if len(ct.CompanyIDs) >= maxCompaniesPerContact {
 			return nil, &apiError{status: 400, code: "contact_company_limit_exceeded", message: fmt.Sprintf("Contact cannot be attached to more than %d companies", maxCompaniesPerContact)}
 		}
+		s.touchIndex(ct, c.now)
 		ct.CompanyIDs = append(ct.CompanyIDs, co.ID)
 		co.ContactIDs = addString(co.ContactIDs, ct.ID)
 		ct.UpdatedAt = c.now.Unix()
@@ -270,6 +271,7 @@ func (s *Server) detachCompany(c *call) (any, *apiError) {
 		return nil, errCompanyNotFound()
 	}
 	if slices.Contains(ct.CompanyIDs, co.ID) {
+		s.touchIndex(ct, c.now)
 		ct.CompanyIDs = removeString(ct.CompanyIDs, co.ID)
 		co.ContactIDs = removeString(co.ContactIDs, ct.ID)
 		ct.UpdatedAt = c.now.Unix()

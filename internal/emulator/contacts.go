@@ -262,6 +262,8 @@ func (s *Server) updateContact(c *call) (any, *apiError) {
 		}
 	}
 	next.UpdatedAt = c.now.Unix()
+	s.touchIndex(ct, c.now)
+	next.written, next.indexed = ct.written, ct.indexed
 	*ct = next
 	return s.renderContact(ct), nil
 }
@@ -354,6 +356,7 @@ func (s *Server) mergeContacts(c *call) (any, *apiError) {
 		return nil, &apiError{status: http.StatusBadRequest, code: "parameter_invalid", message: "The contact to merge into must be a user", field: "into"}
 	}
 
+	s.touchIndex(into, c.now)
 	for _, id := range from.CompanyIDs {
 		co := st.companies[id]
 		if co == nil {

@@ -187,7 +187,7 @@ func TestContactNotFoundDeleteArchive(t *testing.T) {
 }
 
 func TestMergeLeadIntoUser(t *testing.T) {
-	e := newEnv(t, emulator.Options{})
+	e := newEnv(t, emulator.Options{Loose: emulator.Loose{NoSearchLag: true}})
 	e.defineAttrs("contact", "source", "string", "plan", "string")
 	user := e.createContact(map[string]any{"external_id": "u-1", "custom_attributes": map[string]any{"plan": "pro"}})
 	lead := e.createContact(map[string]any{"role": "lead", "email": "lead@example.com", "name": "Lee",

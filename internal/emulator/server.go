@@ -52,10 +52,13 @@ type Options struct {
 	// Now is the clock for timestamps and rate-limit windows; tests set it
 	// to control time. Defaults to time.Now.
 	Now func() time.Time
-	// SearchIndexDelay hides newly created contacts from POST
-	// /contacts/search for this long, like Intercom's search index which
-	// may lag "a few minutes". GET by id, list and the 409 duplicate checks
-	// see them at once. Zero disables the delay.
+	// SearchIndexDelay is how far POST /contacts/search lags writes, like
+	// Intercom's search index which may lag "a few minutes": contacts
+	// created within it are not found, contacts updated within it are
+	// matched and shown with their values from before the update (see
+	// index.go). GET by id, list and the 409 duplicate checks see writes
+	// at once. Zero means the default of 2 s; Loose.NoSearchLag turns the
+	// lag off.
 	SearchIndexDelay time.Duration
 	// Loose switches off strict rules one by one; the zero value is the
 	// strictest emulator.
@@ -84,6 +87,11 @@ type Loose struct {
 	// rule that is harder on the sync: a user's email is unique among
 	// users (case-insensitively). Leads may share emails either way.
 	UsersShareEmail bool
+	// NoSearchLag makes search see every write at once, whatever
+	// SearchIndexDelay says. Strict: search lags writes by
+	// SearchIndexDelay (default 2 s); Intercom's docs warn that new and
+	// updated contacts may take a while to appear in search results.
+	NoSearchLag bool
 }
 
 // Server is the emulator. It implements http.Handler and is safe for
