@@ -227,7 +227,7 @@ const maxCompaniesPerContact = 1000
 // company id>}. Attaching an already attached company succeeds unchanged.
 func (s *Server) attachCompany(c *call) (any, *apiError) {
 	st := s.st
-	ct := st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
@@ -246,6 +246,7 @@ func (s *Server) attachCompany(c *call) (any, *apiError) {
 		if len(ct.CompanyIDs) >= maxCompaniesPerContact {
 			return nil, &apiError{status: 400, code: "contact_company_limit_exceeded", message: fmt.Sprintf("Contact cannot be attached to more than %d companies", maxCompaniesPerContact)}
 		}
+		s.touchIndex(ct, c.now)
 		ct.CompanyIDs = append(ct.CompanyIDs, co.ID)
 		co.ContactIDs = addString(co.ContactIDs, ct.ID)
 		ct.UpdatedAt = c.now.Unix()
@@ -261,7 +262,7 @@ func (s *Server) attachCompany(c *call) (any, *apiError) {
 // for this case).
 func (s *Server) detachCompany(c *call) (any, *apiError) {
 	st := s.st
-	ct := st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
@@ -270,6 +271,7 @@ func (s *Server) detachCompany(c *call) (any, *apiError) {
 		return nil, errCompanyNotFound()
 	}
 	if slices.Contains(ct.CompanyIDs, co.ID) {
+		s.touchIndex(ct, c.now)
 		ct.CompanyIDs = removeString(ct.CompanyIDs, co.ID)
 		co.ContactIDs = removeString(co.ContactIDs, ct.ID)
 		ct.UpdatedAt = c.now.Unix()

@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// liveContact returns a contact the API can see: not deleted and not merged
-// away. Archived contacts are still visible by id.
+// liveContact returns a contact that exists: not deleted and not merged
+// away. It may be archived; API handlers use visibleContact.
 func (st *store) liveContact(id string) *Contact {
 	c := st.contacts[id]
 	if c == nil || c.MergedInto != "" {
@@ -19,23 +19,37 @@ func (st *store) liveContact(id string) *Contact {
 	return c
 }
 
+// visibleContact returns a contact the API may read or write by id: live
+// and, unless Loose.ArchivedWritable, not archived.
+func (s *Server) visibleContact(id string) *Contact {
+	c := s.st.liveContact(id)
+	if c == nil || (c.Archived && !s.opts.Loose.ArchivedWritable) {
+		return nil
+	}
+	return c
+}
+
 // findConflict applies Intercom's uniqueness rules for a contact about to
 // have role, externalID and email:
 //   - external_id identifies a user and is unique among all live contacts;
-//   - a user's email is unique among users (compared case-insensitively);
+//   - a user's email is unique among users (compared case-insensitively),
+//     unless Loose.UsersShareEmail: then two users that both have an
+//     external_id, different ones, may share an email, while an email
+//     matching a user without an external_id (or a new user without one
+//     matching any user) is still a conflict;
 //   - leads may share an email with each other and with a user.
 //
 // A non-archived match wins over an archived one because Intercom reports
 // the live duplicate; among equals the oldest contact is reported.
-func (st *store) findConflict(role, externalID, email, exclude string) *Contact {
+func (s *Server) findConflict(role, externalID, email, exclude string) *Contact {
 	var archived *Contact
-	for _, c := range st.sortedContacts() {
+	for _, c := range s.st.sortedContacts() {
 		if c.ID == exclude || c.MergedInto != "" {
 			continue
 		}
 		match := externalID != "" && c.ExternalID == externalID
 		if !match && role == "user" && email != "" && c.Role == "user" && strings.EqualFold(c.Email, email) {
-			match = true
+			match = !s.opts.Loose.UsersShareEmail || externalID == "" || c.ExternalID == ""
 		}
 		if !match {
 			continue
@@ -151,7 +165,7 @@ func mergeAttrs(dst, src map[string]any) map[string]any {
 // checkIdentity enforces that a user is identifiable and unique. With
 // sharedEmail only the external_id must be unique: AddDuplicateUser seeds
 // users that share an email, as real workspaces hold them.
-func (st *store) checkIdentity(c *Contact, sharedEmail bool) *apiError {
+func (s *Server) checkIdentity(c *Contact, sharedEmail bool) *apiError {
 	if c.Role == "user" && c.ExternalID == "" && c.Email == "" {
 		return &apiError{status: http.StatusBadRequest, code: "parameter_invalid", message: "A user must have an email or an external_id"}
 	}
@@ -159,7 +173,7 @@ func (st *store) checkIdentity(c *Contact, sharedEmail bool) *apiError {
 	if sharedEmail {
 		email = ""
 	}
-	if dup := st.findConflict(c.Role, c.ExternalID, email, c.ID); dup != nil {
+	if dup := s.findConflict(c.Role, c.ExternalID, email, c.ID); dup != nil {
 		return conflictError(dup)
 	}
 	return nil
@@ -189,7 +203,7 @@ func (s *Server) createContact(c *call) (any, *apiError) {
 // stores ct.
 func (s *Server) insertContact(ct *Contact, now time.Time, sharedEmail bool) (*Contact, *apiError) {
 	st := s.st
-	if err := st.checkIdentity(ct, sharedEmail); err != nil {
+	if err := s.checkIdentity(ct, sharedEmail); err != nil {
 		return nil, err
 	}
 	if ct.ID == "" {
@@ -214,9 +228,9 @@ func (s *Server) insertContact(ct *Contact, now time.Time, sharedEmail bool) (*C
 }
 
 // getContact is GET /contacts/{contact_id}. Merged-away contacts are 404,
-// as the spec's description says.
+// as the spec's description says, and so are archived ones (visibleContact).
 func (s *Server) getContact(c *call) (any, *apiError) {
-	ct := s.st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
@@ -227,7 +241,7 @@ func (s *Server) getContact(c *call) (any, *apiError) {
 // is applied to a copy first so a rejected update (400/409) leaves the
 // contact untouched.
 func (s *Server) updateContact(c *call) (any, *apiError) {
-	ct := s.st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
@@ -243,11 +257,13 @@ func (s *Server) updateContact(c *call) (any, *apiError) {
 	// external_id and email is applied even when the contact shares its
 	// email with another user, so duplicates that exist stay updatable.
 	if next.Role != ct.Role || next.ExternalID != ct.ExternalID || !strings.EqualFold(next.Email, ct.Email) {
-		if err := s.st.checkIdentity(&next, false); err != nil {
+		if err := s.checkIdentity(&next, false); err != nil {
 			return nil, err
 		}
 	}
 	next.UpdatedAt = c.now.Unix()
+	s.touchIndex(ct, c.now)
+	next.written, next.indexed = ct.written, ct.indexed
 	*ct = next
 	return s.renderContact(ct), nil
 }
@@ -257,7 +273,7 @@ func (s *Server) updateContact(c *call) (any, *apiError) {
 // Intercom keeps conversation history.
 func (s *Server) deleteContact(c *call) (any, *apiError) {
 	st := s.st
-	ct := st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
@@ -279,17 +295,22 @@ func (s *Server) unarchiveContact(c *call) (any, *apiError) {
 }
 
 // setArchived serves archive and unarchive. Archived contacts keep their
-// data, stay readable by id and still block duplicates (with the "archived"
-// 409 message), but are left out of search and list.
+// data and still block duplicates (with the "archived" 409 message), but
+// are left out of search and list and, unless Loose.ArchivedWritable, are
+// 404 to every call by id except unarchive (archiving one again included).
 func (s *Server) setArchived(c *call, archived bool) (any, *apiError) {
-	ct := s.st.liveContact(c.r.PathValue("contact_id"))
+	id := c.r.PathValue("contact_id")
+	ct := s.visibleContact(id)
+	if !archived {
+		ct = s.st.liveContact(id)
+	}
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
 	if !archived && ct.Archived {
 		// Unarchiving must not create a second live contact with the same
 		// identity.
-		if dup := s.st.findConflict(ct.Role, ct.ExternalID, ct.Email, ct.ID); dup != nil && !dup.Archived {
+		if dup := s.findConflict(ct.Role, ct.ExternalID, ct.Email, ct.ID); dup != nil && !dup.Archived {
 			return nil, conflictError(dup)
 		}
 	}
@@ -321,7 +342,7 @@ func (s *Server) mergeContacts(c *call) (any, *apiError) {
 	if fromID == "" || intoID == "" {
 		return nil, paramNotFound("from and into must both be specified")
 	}
-	from, into := st.liveContact(fromID), st.liveContact(intoID)
+	from, into := s.visibleContact(fromID), s.visibleContact(intoID)
 	if from == nil || into == nil {
 		return nil, errUserNotFound()
 	}
@@ -335,6 +356,7 @@ func (s *Server) mergeContacts(c *call) (any, *apiError) {
 		return nil, &apiError{status: http.StatusBadRequest, code: "parameter_invalid", message: "The contact to merge into must be a user", field: "into"}
 	}
 
+	s.touchIndex(into, c.now)
 	for _, id := range from.CompanyIDs {
 		co := st.companies[id]
 		if co == nil {
@@ -398,7 +420,7 @@ func (s *Server) listContacts(c *call) (any, *apiError) {
 // (contact_attached_companies, page based).
 func (s *Server) listContactCompanies(c *call) (any, *apiError) {
 	st := s.st
-	ct := st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}

@@ -61,6 +61,10 @@ type savedContact struct {
 	// from; created_at only has seconds.
 	Created    time.Time        `json:"created"`
 	TagApplied map[string]int64 `json:"tag_applied"`
+	// Written and Indexed are the search lag of updates (index.go): the
+	// last write and the values search still sees until it is old enough.
+	Written time.Time `json:"written,omitzero"`
+	Indexed *Contact  `json:"indexed,omitempty"`
 }
 
 type savedCompany struct {
@@ -115,7 +119,13 @@ func (s *Server) stateDoc() stateDoc {
 	for _, c := range st.sortedContacts() {
 		cp := c.clone()
 		cp.CustomAttributes = persistAttrs(cp.CustomAttributes)
-		doc.Contacts = append(doc.Contacts, savedContact{Contact: cp, Seq: c.seq, Created: c.created, TagApplied: cp.tagApplied})
+		sc := savedContact{Contact: cp, Seq: c.seq, Created: c.created, TagApplied: cp.tagApplied, Written: c.written}
+		if c.indexed != nil {
+			ix := c.indexed.clone()
+			ix.CustomAttributes = persistAttrs(ix.CustomAttributes)
+			sc.Indexed = &ix
+		}
+		doc.Contacts = append(doc.Contacts, sc)
 	}
 	for _, c := range st.sortedCompanies() {
 		cp := c.clone()
@@ -262,6 +272,13 @@ func (s *Server) storeFromDoc(doc *stateDoc) (*store, error) {
 		lastContactSeq = sc.Seq
 		ct.seq = sc.Seq
 		ct.created = sc.Created
+		ct.written = sc.Written
+		if ix := sc.Indexed; ix != nil {
+			snap := ix.indexSnapshot()
+			snap.seq = sc.Seq
+			snap.CustomAttributes = loadAttrs(snap.CustomAttributes)
+			ct.indexed = snap
+		}
 		ct.tagApplied = sc.TagApplied
 		if ct.tagApplied == nil {
 			ct.tagApplied = map[string]int64{}

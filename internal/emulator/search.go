@@ -382,12 +382,9 @@ func (s *Server) searchContacts(c *call) (any, *apiError) {
 		if ct.MergedInto != "" || ct.Archived {
 			continue
 		}
-		// Intercom's search index lags behind writes.
-		if d := s.opts.SearchIndexDelay; d > 0 && c.now.Sub(ct.created) < d {
-			continue
-		}
-		if q.match(ct) {
-			matches = append(matches, ct)
+		// Intercom's search index lags behind writes (index.go).
+		if v := s.searchView(ct, c.now); v != nil && q.match(v) {
+			matches = append(matches, v)
 		}
 	}
 	return s.contactPage(matches, int(perPage), cursor)

@@ -33,7 +33,7 @@ func searchFixture(t *testing.T, e *env) map[string]string {
 }
 
 func TestSearchOperators(t *testing.T) {
-	e := newEnv(t, emulator.Options{})
+	e := newEnv(t, emulator.Options{Loose: emulator.Loose{NoSearchLag: true}})
 	c := searchFixture(t, e)
 	single := func(field, op string, value any) map[string]any {
 		return map[string]any{"field": field, "operator": op, "value": value}
@@ -112,7 +112,7 @@ func TestSearchRejectsBadQueries(t *testing.T) {
 }
 
 func TestSearchPagination(t *testing.T) {
-	e := newEnv(t, emulator.Options{})
+	e := newEnv(t, emulator.Options{Loose: emulator.Loose{NoSearchLag: true}})
 	var all []string
 	for i := range 12 {
 		c := e.createContact(map[string]any{"role": "lead", "name": "lead", "email": "l" + string(rune('a'+i)) + "@x.com"})
@@ -179,5 +179,71 @@ func TestSearchIndexDelay(t *testing.T) {
 	clk.Advance(61 * time.Second)
 	if got := ids(e.search(q, nil)); len(got) != 1 || got[0] != c["id"] {
 		t.Errorf("indexed contact not found: %v", got)
+	}
+}
+
+func TestSearchLagsUpdates(t *testing.T) {
+	clk := newClock(time.Unix(1_700_000_000, 0))
+	e := newEnv(t, emulator.Options{Now: clk.Now}) // default delay: 2 s
+	c := e.createContact(map[string]any{"external_id": "u-1", "name": "Old"})
+	id := c["id"].(string)
+	byName := func(name string) []string {
+		return ids(e.search(map[string]any{"field": "name", "operator": "=", "value": name}, nil))
+	}
+	clk.Advance(1900 * time.Millisecond)
+	if got := byName("Old"); len(got) != 0 {
+		t.Errorf("contact created 1.9 s ago found: %v", got)
+	}
+	clk.Advance(100 * time.Millisecond)
+	if got := byName("Old"); len(got) != 1 {
+		t.Errorf("contact created 2 s ago not found: %v", got)
+	}
+	// An update: search still matches and shows the old values, GET shows
+	// the new ones at once.
+	e.ok("PUT", "/contacts/"+id, map[string]any{"name": "New"})
+	clk.Advance(time.Second)
+	e.ok("PUT", "/contacts/"+id, map[string]any{"name": "Newer"})
+	if got := byName("New"); len(got) != 0 {
+		t.Errorf("intermediate value searchable: %v", got)
+	}
+	res := e.search(map[string]any{"field": "name", "operator": "=", "value": "Old"}, nil)
+	if got := ids(res); len(got) != 1 || res["data"].([]any)[0].(map[string]any)["name"] != "Old" {
+		t.Errorf("search during the lag = %v, want the old values", res["data"])
+	}
+	if g := e.ok("GET", "/contacts/"+id, nil); g["name"] != "Newer" {
+		t.Errorf("GET = %v, want the new name", g["name"])
+	}
+	// Tagging lags like any write.
+	tag := e.ok("POST", "/tags", map[string]any{"name": "vip"})
+	clk.Advance(2 * time.Second)
+	e.ok("POST", "/contacts/"+id+"/tags", map[string]any{"id": tag["id"]})
+	byTag := map[string]any{"field": "tag_id", "operator": "=", "value": tag["id"]}
+	if got := ids(e.search(byTag, nil)); len(got) != 0 {
+		t.Errorf("tag searchable at once: %v", got)
+	}
+	if got := byName("Newer"); len(got) != 1 {
+		t.Errorf("earlier update not indexed 2 s later: %v", got)
+	}
+	clk.Advance(2 * time.Second)
+	if got := ids(e.search(byTag, nil)); len(got) != 1 {
+		t.Errorf("tag not searchable 2 s later: %v", got)
+	}
+
+	// Loose: search sees every write at once.
+	l := newEnv(t, emulator.Options{Now: clk.Now, Loose: emulator.Loose{NoSearchLag: true}})
+	lc := l.createContact(map[string]any{"external_id": "u-1", "name": "Old"})
+	l.ok("PUT", "/contacts/"+lc["id"].(string), map[string]any{"name": "New"})
+	if got := ids(l.search(map[string]any{"field": "name", "operator": "=", "value": "New"}, nil)); len(got) != 1 {
+		t.Errorf("loose: update not searchable at once: %v", got)
+	}
+}
+
+func TestSeededContactsAreIndexed(t *testing.T) {
+	e := newEnv(t, emulator.Options{})
+	if _, err := e.srv.AddContact(emulator.Contact{ExternalID: "u-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(e.search(map[string]any{"field": "external_id", "operator": "=", "value": "u-1"}, nil)); len(got) != 1 {
+		t.Errorf("seeded contact not searchable: %v", got)
 	}
 }

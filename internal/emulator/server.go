@@ -52,11 +52,46 @@ type Options struct {
 	// Now is the clock for timestamps and rate-limit windows; tests set it
 	// to control time. Defaults to time.Now.
 	Now func() time.Time
-	// SearchIndexDelay hides newly created contacts from POST
-	// /contacts/search for this long, like Intercom's search index which
-	// may lag "a few minutes". GET by id, list and the 409 duplicate checks
-	// see them at once. Zero disables the delay.
+	// SearchIndexDelay is how far POST /contacts/search lags writes, like
+	// Intercom's search index which may lag "a few minutes": contacts
+	// created within it are not found, contacts updated within it are
+	// matched and shown with their values from before the update (see
+	// index.go). GET by id, list and the 409 duplicate checks see writes
+	// at once. Zero means the default of 2 s; Loose.NoSearchLag turns the
+	// lag off.
 	SearchIndexDelay time.Duration
+	// Loose switches off strict rules one by one; the zero value is the
+	// strictest emulator.
+	Loose Loose
+}
+
+// Loose holds one flag per strict rule of the emulator. Each rule follows
+// Intercom's documentation where it says something, and otherwise picks the
+// answer that is harder on the sync; setting a flag restores the more
+// forgiving behaviour.
+type Loose struct {
+	// ArchivedWritable lets archived contacts be read and written by id
+	// (GET/PUT/DELETE /contacts/{id}, companies, tags, merge) as if they
+	// were live. Strict: an archived contact answers 404 not_found "User
+	// Not Found" to everything except POST /contacts/{id}/unarchive. The
+	// spec only says "You can archive a single contact" and documents no
+	// behaviour by id, so strict treats an archived contact as gone until
+	// unarchived. Either way search and list hide it, and creating its
+	// duplicate is the 409 "An archived contact matching those details
+	// already exists with id=<id>" (ENDPOINTS.md, PR #543).
+	ArchivedWritable bool
+	// UsersShareEmail lets users with different external_ids share an
+	// email; an email matching a user without an external_id is still a
+	// 409. Intercom's help says users with different user ids may share
+	// an email, but not what a workspace enforces, so strict keeps the
+	// rule that is harder on the sync: a user's email is unique among
+	// users (case-insensitively). Leads may share emails either way.
+	UsersShareEmail bool
+	// NoSearchLag makes search see every write at once, whatever
+	// SearchIndexDelay says. Strict: search lags writes by
+	// SearchIndexDelay (default 2 s); Intercom's docs warn that new and
+	// updated contacts may take a while to appear in search results.
+	NoSearchLag bool
 }
 
 // Server is the emulator. It implements http.Handler and is safe for

@@ -45,8 +45,13 @@ type Contact struct {
 	UpdatedAt  int64  `json:"updated_at"`
 
 	seq        int64            // creation order; drives list order and cursors
-	created    time.Time        // precise creation time, for SearchIndexDelay
+	created    time.Time        // precise creation time, for the search lag
 	tagApplied map[string]int64 // tag id -> applied_at
+	// written and indexed model the search index lag of updates
+	// (index.go): the time of the last write and the values search still
+	// sees until that write is SearchIndexDelay old.
+	written time.Time
+	indexed *Contact
 }
 
 // Company is a company; ContactIDs are the attached contacts.

@@ -106,7 +106,7 @@ func (s *Server) postTags(c *call) (any, *apiError) {
 			return nil, paramInvalid("invalid tag parameters")
 		}
 		for _, it := range items {
-			ct := st.liveContact(it.ID)
+			ct := s.visibleContact(it.ID)
 			if ct == nil {
 				return nil, errUserNotFound()
 			}
@@ -123,7 +123,7 @@ func (s *Server) postTags(c *call) (any, *apiError) {
 		}
 	}
 	for _, ct := range users {
-		st.applyContactTag(ct, t, c.now)
+		s.applyContactTag(ct, t, c.now)
 	}
 	return renderTagBasic(t), nil
 }
@@ -138,10 +138,11 @@ func (s *Server) listTags(c *call) (any, *apiError) {
 	return obj{"type": "list", "data": data}, nil
 }
 
-func (st *store) applyContactTag(ct *Contact, t *Tag, now time.Time) {
+func (s *Server) applyContactTag(ct *Contact, t *Tag, now time.Time) {
 	if slices.Contains(ct.TagIDs, t.ID) {
 		return
 	}
+	s.touchIndex(ct, now)
 	ct.TagIDs = append(ct.TagIDs, t.ID)
 	ct.tagApplied[t.ID] = now.Unix()
 }
@@ -149,7 +150,7 @@ func (st *store) applyContactTag(ct *Contact, t *Tag, now time.Time) {
 // listContactTags is GET /contacts/{contact_id}/tags.
 func (s *Server) listContactTags(c *call) (any, *apiError) {
 	st := s.st
-	ct := st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
@@ -166,7 +167,7 @@ func (s *Server) listContactTags(c *call) (any, *apiError) {
 // exist; tagging twice is a no-op that returns the tag.
 func (s *Server) tagContact(c *call) (any, *apiError) {
 	st := s.st
-	ct := st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
@@ -181,7 +182,7 @@ func (s *Server) tagContact(c *call) (any, *apiError) {
 	if t == nil {
 		return nil, errNotFound("Resource Not Found")
 	}
-	st.applyContactTag(ct, t, c.now)
+	s.applyContactTag(ct, t, c.now)
 	return renderTag(t, ct.tagApplied[t.ID], AdminID), nil
 }
 
@@ -191,7 +192,7 @@ func (s *Server) tagContact(c *call) (any, *apiError) {
 // untag which answers tag_not_found in that case.
 func (s *Server) untagContact(c *call) (any, *apiError) {
 	st := s.st
-	ct := st.liveContact(c.r.PathValue("contact_id"))
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
 	if ct == nil {
 		return nil, errUserNotFound()
 	}
@@ -200,6 +201,7 @@ func (s *Server) untagContact(c *call) (any, *apiError) {
 		return nil, errNotFound("Resource Not Found")
 	}
 	appliedAt := ct.tagApplied[t.ID]
+	s.touchIndex(ct, c.now)
 	ct.TagIDs = removeString(ct.TagIDs, t.ID)
 	delete(ct.tagApplied, t.ID)
 	return renderTag(t, appliedAt, AdminID), nil
