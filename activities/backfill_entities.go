@@ -40,7 +40,11 @@ func (b *batch) users(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ci, err := b.companyIndex(ctx, orgIDs, companyIDs)
+	more, err := b.recordedContacts(ctx, ids, ids, states, seen)
+	if err != nil {
+		return err
+	}
+	ci, err := b.companyIndex(ctx, orgIDs, append(companyIDs, more...))
 	if err != nil {
 		return err
 	}
@@ -240,7 +244,11 @@ func (b *batch) invitations(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ci, err := b.companyIndex(ctx, orgIDs, companyIDs)
+	more, err := b.recordedContacts(ctx, ids, exts, states, seen)
+	if err != nil {
+		return err
+	}
+	ci, err := b.companyIndex(ctx, orgIDs, append(companyIDs, more...))
 	if err != nil {
 		return err
 	}
@@ -263,12 +271,6 @@ func (b *batch) invitations(ctx context.Context) error {
 // the user's contact takes the invited one over.
 func (b *batch) invitation(ctx context.Context, inv store.BackfillInvitation, seen *intercom.Contact, st store.SyncState, ci *companyIndex, tagID string) (outcome, error) {
 	a := b.a
-	if seen == nil && st.IntercomID != "" && !st.Deleted {
-		var err error
-		if seen, err = b.recordedContact(ctx, st.IntercomID, InvitedExternalID(inv.ID)); err != nil {
-			return outcome{}, err
-		}
-	}
 	if st.Deleted || inv.Status == store.InvitationRevoked {
 		return b.deleteContact(ctx, entity.Invitation, inv.ID, seen, st)
 	}
@@ -306,12 +308,38 @@ func (b *batch) invitation(ctx context.Context, inv store.BackfillInvitation, se
 	}, ci)
 }
 
-// recordedContact reads the contact the sync state records when search by
-// external_id did not find it: the invited contact an earlier version
-// made, a lead, which Intercom keeps without its external_id. The diff then
-// makes it a user with the external_id (lead to user is the one way
-// Intercom converts), or the delete removes it. nil when it is gone, or is
-// someone else's now.
+// recordedContacts reads by id the contacts the sync states record that
+// search by external_id did not find, into seen (by external id), and
+// returns the companies they are attached to. Search lags writes by up to
+// minutes, so a contact pushed a moment ago may be missing from it; and
+// the invited contacts earlier versions made were leads, which Intercom
+// keeps without an external_id. The diff then makes such a lead a user
+// with the external_id (lead to user is the one way Intercom converts),
+// or the delete removes it.
+func (b *batch) recordedContacts(ctx context.Context, ids, externalIDs []string, states map[string]store.SyncState,
+	seen map[string]*intercom.Contact) ([]string, error) {
+	var companies []string
+	for i, id := range ids {
+		st, ext := states[id], externalIDs[i]
+		if seen[ext] != nil || st.IntercomID == "" || st.Deleted {
+			continue
+		}
+		c, err := b.recordedContact(ctx, st.IntercomID, ext)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			seen[ext] = c
+			for _, r := range c.Companies.Data {
+				companies = append(companies, r.ID)
+			}
+		}
+	}
+	return companies, nil
+}
+
+// recordedContact is the contact id, unless it is gone or is someone
+// else's now (it carries another external_id).
 func (b *batch) recordedContact(ctx context.Context, id, externalID string) (*intercom.Contact, error) {
 	c, err := b.a.Intercom.GetContact(ctx, id)
 	if intercom.IsNotFound(err) {

@@ -195,7 +195,7 @@ func TestBackfillInvitationThenSignUp(t *testing.T) {
 // The Intercom client used by the fixture validates every call against
 // the OpenAPI description, including the lists the backfill reads.
 func TestBackfillReadsAreValidCalls(t *testing.T) {
-	f := newFixture(t, emulator.Options{})
+	f := newFixture(t, emulator.Options{Loose: emulator.Loose{NoSearchLag: true}}) // reads right after writes
 	f.seedUsers(2)
 	ctx := context.Background()
 	ic := intercom.New(intercom.Options{BaseURL: f.emURL, Token: "tok",

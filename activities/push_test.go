@@ -441,3 +441,32 @@ func TestInvitationDoesNotTakeOverAnotherInvitationsContact(t *testing.T) {
 		t.Fatalf("contacts = %+v, want the first invitation's, untouched", snap.Contacts)
 	}
 }
+
+// The contact of a live user that was archived in Intercom (by TagResync,
+// or an admin) is unarchived and updated by the next push: Intercom hides
+// an archived contact from reads and refuses every write to it but
+// unarchive, so a push that only updated the id a 409 names would fail on
+// every attempt.
+func TestPushUnarchivesTheContactOfALiveUser(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	f.apply("u1", clerksim.UserEvent(clerk.UserCreated, user))
+	first := f.mustPush(f.acts.PushUser, user.ID)
+	if err := f.acts.Intercom.ArchiveContact(context.Background(), first.IntercomID); err != nil {
+		t.Fatal(err)
+	}
+	renamed := user
+	renamed.FirstName, renamed.UpdatedAtMs = "Augusta", user.UpdatedAtMs+1
+	f.apply("u2", clerksim.UserEvent(clerk.UserUpdated, renamed))
+	res := f.mustPush(f.acts.PushUser, user.ID)
+	if res.IntercomID != first.IntercomID {
+		t.Fatalf("push = %+v, want the archived contact %s back", res, first.IntercomID)
+	}
+	snap := f.em.Snapshot()
+	if len(snap.Contacts) != 1 || snap.Contacts[0].Archived || snap.Contacts[0].Name != "Augusta Lovelace" {
+		t.Fatalf("contacts = %+v", snap.Contacts)
+	}
+	w := f.writes()
+	if r := f.mustPush(f.acts.PushUser, user.ID); r.Outcome != activities.OutcomeUnchanged || f.writes() != w {
+		t.Fatalf("second push %+v, %d writes", r, f.writes()-w)
+	}
+}
