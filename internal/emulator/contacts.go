@@ -94,6 +94,11 @@ func (s *Server) applyContactFields(c *Contact, f fields) *apiError {
 		}
 		switch k {
 		case "external_id":
+			// Intercom does not take an external_id for a lead (role
+			// is applied above, so c.Role is the role after this call).
+			if c.Role == "lead" && !s.opts.Loose.LeadsKeepExternalID {
+				continue
+			}
 			c.ExternalID = v
 		case "email":
 			v = strings.TrimSpace(v)
