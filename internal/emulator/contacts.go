@@ -258,6 +258,10 @@ func (s *Server) updateContact(c *call) (any, *apiError) {
 	if err := s.applyContactFields(&next, f); err != nil {
 		return nil, err
 	}
+	// Intercom converts leads to users (by update or merge), never back.
+	if ct.Role == "user" && next.Role == "lead" && !s.opts.Loose.UsersBecomeLeads {
+		return nil, &apiError{status: http.StatusBadRequest, code: "parameter_invalid", message: "A user cannot be converted to a lead", field: "role"}
+	}
 	// Only a change of identity can collide: an update that keeps role,
 	// external_id and email is applied even when the contact shares its
 	// email with another user, so duplicates that exist stay updatable.

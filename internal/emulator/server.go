@@ -99,6 +99,12 @@ type Loose struct {
 	// Intercom doesn't accept an external_id". A lead turned into a user
 	// in the same request keeps it. Seeded contacts are stored as given.
 	LeadsKeepExternalID bool
+	// UsersBecomeLeads lets PUT /contacts/{id} set role "lead" on a user.
+	// Strict: 400 parameter_invalid "A user cannot be converted to a
+	// lead" (field role). Intercom documents converting leads to users
+	// (PUT role, POST /contacts/merge from a lead into a user) and no way
+	// back.
+	UsersBecomeLeads bool
 }
 
 // Server is the emulator. It implements http.Handler and is safe for
