@@ -94,6 +94,11 @@ func (s *Server) applyContactFields(c *Contact, f fields) *apiError {
 		}
 		switch k {
 		case "external_id":
+			// Intercom does not take an external_id for a lead (role
+			// is applied above, so c.Role is the role after this call).
+			if c.Role == "lead" && !s.opts.Loose.LeadsKeepExternalID {
+				continue
+			}
 			c.ExternalID = v
 		case "email":
 			v = strings.TrimSpace(v)
@@ -252,6 +257,10 @@ func (s *Server) updateContact(c *call) (any, *apiError) {
 	next := ct.clone()
 	if err := s.applyContactFields(&next, f); err != nil {
 		return nil, err
+	}
+	// Intercom converts leads to users (by update or merge), never back.
+	if ct.Role == "user" && next.Role == "lead" && !s.opts.Loose.UsersBecomeLeads {
+		return nil, &apiError{status: http.StatusBadRequest, code: "parameter_invalid", message: "A user cannot be converted to a lead", field: "role"}
 	}
 	// Only a change of identity can collide: an update that keeps role,
 	// external_id and email is applied even when the contact shares its

@@ -92,6 +92,19 @@ type Loose struct {
 	// SearchIndexDelay (default 2 s); Intercom's docs warn that new and
 	// updated contacts may take a while to appear in search results.
 	NoSearchLag bool
+	// LeadsKeepExternalID stores an external_id sent for a lead. Strict:
+	// on POST and PUT /contacts an external_id is dropped when the contact
+	// is (or stays) a lead, so it is not stored, searchable or rendered,
+	// as Segment's Intercom destination documents: "When creating a lead,
+	// Intercom doesn't accept an external_id". A lead turned into a user
+	// in the same request keeps it. Seeded contacts are stored as given.
+	LeadsKeepExternalID bool
+	// UsersBecomeLeads lets PUT /contacts/{id} set role "lead" on a user.
+	// Strict: 400 parameter_invalid "A user cannot be converted to a
+	// lead" (field role). Intercom documents converting leads to users
+	// (PUT role, POST /contacts/merge from a lead into a user) and no way
+	// back.
+	UsersBecomeLeads bool
 }
 
 // Server is the emulator. It implements http.Handler and is safe for
