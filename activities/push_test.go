@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -439,6 +440,35 @@ func TestInvitationDoesNotTakeOverAnotherInvitationsContact(t *testing.T) {
 	snap := f.em.Snapshot()
 	if len(snap.Contacts) != 1 || snap.Contacts[0].ExternalID != activities.InvitedExternalID(first.ID) {
 		t.Fatalf("contacts = %+v, want the first invitation's, untouched", snap.Contacts)
+	}
+}
+
+// Where users with different external_ids may share an email, the two
+// invitations of one email get a contact each.
+func TestInvitationsOfOneEmailWhereUsersShareEmails(t *testing.T) {
+	f := newFixture(t, emulator.Options{Loose: emulator.Loose{UsersShareEmail: true}})
+	other := clerksim.Org{ID: "org_2", Name: "Beta", CreatedAtMs: 1, UpdatedAtMs: 1}
+	f.apply("o1", clerksim.OrgEvent(clerk.OrgCreated, org))
+	f.apply("o2", clerksim.OrgEvent(clerk.OrgCreated, other))
+	for i, o := range []clerksim.Org{org, other} {
+		inv := clerksim.Invitation{ID: fmt.Sprintf("orginv_%d", i+1), OrgID: o.ID, Email: "grace@example.com", Status: "pending",
+			CreatedAtMs: 1, UpdatedAtMs: 1}
+		f.apply(inv.ID, clerksim.InvitationEvent(clerk.InvitationCreated, inv))
+		if r := f.mustPush(f.acts.PushInvitation, inv.ID); r.Outcome != activities.OutcomeCreated {
+			t.Fatalf("%s: %+v", inv.ID, r)
+		}
+	}
+	snap := f.em.Snapshot()
+	if len(snap.Contacts) != 2 || snap.Contacts[0].ExternalID == snap.Contacts[1].ExternalID {
+		t.Fatalf("contacts = %+v, want one per invitation", snap.Contacts)
+	}
+	// The person signs up: the user takes one over; the other is absorbed.
+	grace := clerksim.User{ID: "user_g", Email: "grace@example.com", FirstName: "Grace", CreatedAtMs: 2, UpdatedAtMs: 2}
+	f.apply("ug", clerksim.UserEvent(clerk.UserCreated, grace))
+	f.mustPush(f.acts.PushUser, grace.ID)
+	snap = f.em.Snapshot()
+	if len(snap.Contacts) != 1 || snap.Contacts[0].ExternalID != grace.ID || len(snap.Contacts[0].CompanyIDs) != 2 {
+		t.Fatalf("contacts after sign-up = %+v, want the user's alone, in both companies", snap.Contacts)
 	}
 }
 
