@@ -105,6 +105,14 @@ type Loose struct {
 	// (PUT role, POST /contacts/merge from a lead into a user) and no way
 	// back.
 	UsersBecomeLeads bool
+	// AnyAttributeName lets POST /data_attributes (and AddDataAttribute)
+	// create a custom attribute named like a standard attribute of its
+	// model (company created_at, contact email, ...: builtinAttributes).
+	// Strict: 400 parameter_invalid "You already have '<name>' in your
+	// <model> data. ..." (the spec's message for a taken name). Writing a
+	// custom attribute that was never defined is a 400 "Custom attribute
+	// '<name>' does not exist" whatever this flag says.
+	AnyAttributeName bool
 }
 
 // Server is the emulator. It implements http.Handler and is safe for
