@@ -129,7 +129,7 @@ func (s *Server) renderCompany(c *Company) obj {
 		"remote_created_at": c.RemoteCreatedAt,
 		"created_at":        c.CreatedAt,
 		"updated_at":        c.UpdatedAt,
-		"last_request_at":   int64(0),
+		"last_request_at":   s.st.lastRequestAt(c),
 		"monthly_spend":     c.MonthlySpend,
 		"session_count":     int64(0),
 		"user_count":        len(c.ContactIDs),

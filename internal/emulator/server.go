@@ -113,6 +113,13 @@ type Loose struct {
 	// custom attribute that was never defined is a 400 "Custom attribute
 	// '<name>' does not exist" whatever this flag says.
 	AnyAttributeName bool
+	// ListsEveryCompany makes GET /companies and POST /companies/list list
+	// every company in creation order, without a cap. Strict, as the
+	// spec's POST /companies/list describes: companies without users are
+	// left out, the order is last_request_at descending (the latest
+	// last_seen_at of a company's contacts), and at most 10,000 are
+	// returned. GET /companies/scroll lists every company either way.
+	ListsEveryCompany bool
 }
 
 // Server is the emulator. It implements http.Handler and is safe for
@@ -190,6 +197,9 @@ func (s *Server) routes() {
 
 	api("POST /companies", s.upsertCompany)
 	api("GET /companies", s.getCompanies)
+	api("POST /companies/list", s.listAllCompanies)
+	api("GET /companies/scroll", s.scrollCompanies)
+	api("GET /companies/{company_id}/contacts", s.listCompanyContacts)
 	api("GET /companies/{company_id}", s.getCompany)
 	api("PUT /companies/{company_id}", s.updateCompany)
 	api("DELETE /companies/{company_id}", s.deleteCompany)
