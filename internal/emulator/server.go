@@ -120,6 +120,13 @@ type Loose struct {
 	// last_seen_at of a company's contacts), and at most 10,000 are
 	// returned. GET /companies/scroll lists every company either way.
 	ListsEveryCompany bool
+	// FullEmbeddedLists embeds every company and tag in a contact object.
+	// Strict: the embedded companies and tags hold at most 10 entries,
+	// with total_count the full count and has_more true when some are left
+	// out, as the spec's contact_companies and contact_tags say ("Up to 10
+	// will be displayed here. Use the url to get more"); the full lists
+	// are GET /contacts/{id}/companies and GET /contacts/{id}/tags.
+	FullEmbeddedLists bool
 }
 
 // Server is the emulator. It implements http.Handler and is safe for
