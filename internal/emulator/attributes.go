@@ -10,9 +10,10 @@ import (
 )
 
 // builtinAttributes are a representative subset of the standard attributes
-// Intercom lists next to custom ones (values as in the spec's examples).
-// They have no id and custom=false; their names are taken, so a custom
-// attribute cannot reuse them.
+// Intercom lists next to custom ones (the company ones are the spec's
+// GET /data_attributes example). They have no id and custom=false; their
+// names are taken, so a custom attribute cannot reuse them unless
+// Loose.AnyAttributeName.
 func builtinAttributes() []*DataAttribute {
 	std := func(model, name, fullName, label, desc, typ string, apiWritable bool) *DataAttribute {
 		return &DataAttribute{Model: model, Name: name, FullName: fullName, Label: label, Description: desc,
@@ -27,6 +28,9 @@ func builtinAttributes() []*DataAttribute {
 		std("contact", "signed_up_at", "signed_up_at", "Signed up", "The time a person signed up", "date", true),
 		std("contact", "last_seen_at", "last_seen_at", "Last seen", "The last time a person was seen", "date", true),
 		std("contact", "created_at", "created_at", "First seen", "The time a person was first seen", "date", false),
+		std("contact", "id", "id", "ID", "The Intercom defined id representing a person", "string", false),
+		std("contact", "role", "role", "Role", "Whether a person is a user or a lead", "string", false),
+		std("contact", "updated_at", "updated_at", "Updated at", "The last time a person was updated", "date", false),
 		std("contact", "unsubscribed_from_emails", "unsubscribed_from_emails", "Unsubscribed from emails",
 			"Whether a person has unsubscribed from emails", "boolean", true),
 		std("company", "name", "name", "Company name", "The name of a company", "string", true),
@@ -45,6 +49,11 @@ func builtinAttributes() []*DataAttribute {
 		std("company", "size", "size", "Company size", "The number of people employed in this company", "integer", true),
 		std("company", "website", "website", "Company website", "The URL for this company's website", "string", true),
 		std("company", "industry", "industry", "Company industry", "The category or domain this company belongs to", "string", true),
+		std("company", "id", "id", "ID", "The Intercom defined id representing the company", "string", false),
+		std("company", "created_at", "created_at", "Created at", "The time the company was added to Intercom", "date", false),
+		std("company", "updated_at", "updated_at", "Updated at", "The last time the company was updated", "date", false),
+		std("company", "id", "plan.id", "Plan ID", "The Intercom defined id representing the plan", "string", false),
+		std("company", "app_id", "app_id", "App ID", "The Intercom defined id representing the app", "string", false),
 	}
 }
 
@@ -170,15 +179,16 @@ func (s *Server) createDataAttribute(c *call) (any, *apiError) {
 	}
 	a := &DataAttribute{Name: strings.TrimSpace(name), Model: model, DataType: dataType, Description: desc,
 		Options: options, MessengerWritable: messengerWritable}
-	if err := s.st.addCustomAttribute(a, c.now); err != nil {
+	if err := s.st.addCustomAttribute(a, c.now, s.opts.Loose.AnyAttributeName); err != nil {
 		return nil, err
 	}
 	return renderDataAttribute(a), nil
 }
 
 // addCustomAttribute validates and stores a custom attribute, with
-// Intercom's checks and messages.
-func (st *store) addCustomAttribute(a *DataAttribute, now time.Time) *apiError {
+// Intercom's checks and messages. A name taken by a standard attribute of
+// the model is refused like a taken custom one, unless standardNames.
+func (st *store) addCustomAttribute(a *DataAttribute, now time.Time, standardNames bool) *apiError {
 	if a.Name == "" {
 		return paramNotFound("Name is a required parameter.")
 	}
@@ -203,7 +213,7 @@ func (st *store) addCustomAttribute(a *DataAttribute, now time.Time) *apiError {
 	if len(a.Options) > 0 && a.DataType != "string" {
 		return paramInvalid("List attributes must have the string data type")
 	}
-	if st.findAttr(a.Model, a.Name, true) != nil || st.findAttr(a.Model, a.Name, false) != nil {
+	if st.findAttr(a.Model, a.Name, true) != nil || (!standardNames && st.findAttr(a.Model, a.Name, false) != nil) {
 		data := "people"
 		if a.Model == "company" {
 			data = "company"
@@ -236,7 +246,7 @@ func (s *Server) AddDataAttribute(a DataAttribute) (DataAttribute, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a.Options = append([]string(nil), a.Options...)
-	if err := s.st.addCustomAttribute(&a, s.now()); err != nil {
+	if err := s.st.addCustomAttribute(&a, s.now(), s.opts.Loose.AnyAttributeName); err != nil {
 		return DataAttribute{}, err
 	}
 	return a.clone(), nil

@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/intercom-sync/intercom-sync/internal/emulator"
@@ -107,4 +108,37 @@ func TestUnknownCustomAttributesAreRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.ok("PUT", "/contacts/"+c["id"].(string), map[string]any{"custom_attributes": map[string]any{"region": "EU"}})
+}
+
+func TestStandardAttributeNames(t *testing.T) {
+	e := newEnv(t, emulator.Options{})
+	for _, c := range []struct{ model, name string }{{"company", "created_at"}, {"company", "website"}, {"contact", "email"}, {"contact", "updated_at"}} {
+		r := e.do("POST", "/data_attributes", map[string]any{"name": c.name, "model": c.model, "data_type": "string"})
+		wantError(t, r, http.StatusBadRequest, "parameter_invalid", "")
+		if msg := errMessage(t, r); !strings.HasPrefix(msg, "You already have '"+c.name+"'") {
+			t.Errorf("%s.%s: message %q", c.model, c.name, msg)
+		}
+	}
+	if _, err := e.srv.AddDataAttribute(emulator.DataAttribute{Model: "company", Name: "created_at", DataType: "date"}); err == nil {
+		t.Error("AddDataAttribute accepted a standard name")
+	}
+	// Never defined as custom, so a write naming it is refused.
+	r := e.do("POST", "/companies", map[string]any{"company_id": "c-1", "custom_attributes": map[string]any{"created_at": 1}})
+	wantError(t, r, http.StatusBadRequest, "parameter_invalid", "Custom attribute 'created_at' does not exist")
+	co := e.ok("POST", "/companies", map[string]any{"company_id": "c-1"})
+	r = e.do("PUT", "/companies/"+co["id"].(string), map[string]any{"custom_attributes": map[string]any{"created_at": 1}})
+	wantError(t, r, http.StatusBadRequest, "parameter_invalid", "Custom attribute 'created_at' does not exist")
+
+	l := newEnv(t, emulator.Options{Loose: emulator.Loose{AnyAttributeName: true}})
+	a := l.ok("POST", "/data_attributes", map[string]any{"name": "created_at", "model": "company", "data_type": "date"})
+	if a["custom"] != true || a["full_name"] != "custom_attributes.created_at" {
+		t.Errorf("loose: attribute = %v", a)
+	}
+	l.ok("POST", "/companies", map[string]any{"company_id": "c-1", "custom_attributes": map[string]any{"created_at": 1}})
+	// A taken custom name is still refused.
+	wantError(t, l.do("POST", "/data_attributes", map[string]any{"name": "created_at", "model": "company", "data_type": "date"}),
+		http.StatusBadRequest, "parameter_invalid", "")
+	// Undefined attributes are refused even when loose.
+	wantError(t, l.do("POST", "/contacts", map[string]any{"external_id": "u-1", "custom_attributes": map[string]any{"nope": 1}}),
+		http.StatusBadRequest, "parameter_invalid", "Custom attribute 'nope' does not exist")
 }

@@ -122,8 +122,10 @@ func (st *store) insertCompany(co *Company, now time.Time) {
 
 // getCompanies is GET /companies. With company_id or name it returns one
 // `company` object (404 if none), as Intercom does and as its SDK override
-// of the spec says; otherwise a page-based company_list, optionally filtered
-// by tag_id (segments are not emulated: segment_id lists nothing).
+// of the spec says; otherwise a page-based company_list (companylist.go:
+// only companies with users, by last_request_at, at most 10,000),
+// optionally filtered by tag_id (segments are not emulated: segment_id
+// lists nothing).
 func (s *Server) getCompanies(c *call) (any, *apiError) {
 	st := s.st
 	q := c.r.URL.Query()
@@ -143,29 +145,15 @@ func (s *Server) getCompanies(c *call) (any, *apiError) {
 		return nil, errCompanyNotFound()
 	}
 	tagID, segmentID := q.Get("tag_id"), q.Get("segment_id")
-	var all []*Company
-	if segmentID == "" {
-		for _, co := range st.sortedCompanies() {
-			if tagID == "" || slices.Contains(co.TagIDs, tagID) {
-				all = append(all, co)
-			}
-		}
-	}
 	page, perPage, err := pageParams(c.r, 15, 60)
 	if err != nil {
 		return nil, err
 	}
-	start, end, totalPages := pageBounds(len(all), page, perPage)
-	data := make([]any, 0, end-start)
-	for _, co := range all[start:end] {
-		data = append(data, s.renderCompany(co))
+	if segmentID != "" {
+		return s.companyListPage(nil, 0, page, perPage), nil
 	}
-	return obj{
-		"type":        "list",
-		"data":        data,
-		"total_count": len(all),
-		"pages":       obj{"type": "pages", "page": page, "per_page": perPage, "total_pages": totalPages},
-	}, nil
+	all, total := s.listedCompanies(tagID, false)
+	return s.companyListPage(all, total, page, perPage), nil
 }
 
 // getCompany is GET /companies/{company_id}; the path takes Intercom's id.

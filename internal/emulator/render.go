@@ -89,9 +89,9 @@ func (s *Server) renderContact(c *Contact) obj {
 		"ios_sdk_version":              nil,
 		"ios_last_seen_at":             nil,
 		"custom_attributes":            cloneAttrs(c.CustomAttributes),
-		"tags":                         refList(tags, base+"/tags"),
+		"tags":                         s.cappedRefList(tags, base+"/tags"),
 		"notes":                        refList([]any{}, base+"/notes"),
-		"companies":                    refList(companies, base+"/companies"),
+		"companies":                    s.cappedRefList(companies, base+"/companies"),
 		"opted_out_subscription_types": refList([]any{}, base+"/subscriptions"),
 		"opted_in_subscription_types":  refList([]any{}, base+"/subscriptions"),
 		"utm_campaign":                 nil,
@@ -108,6 +108,23 @@ func (s *Server) renderContact(c *Contact) obj {
 // url}],url,total_count,has_more}); it never embeds whole objects.
 func refList(data []any, url string) obj {
 	return obj{"type": "list", "data": data, "url": url, "total_count": len(data), "has_more": false}
+}
+
+// maxEmbedded is how many companies and tags a contact object embeds: "Up
+// to 10 will be displayed here. Use the url to get more" (spec schemas
+// contact_companies and contact_tags).
+const maxEmbedded = 10
+
+// cappedRefList is refList holding at most maxEmbedded entries (unless
+// Loose.FullEmbeddedLists), total_count and has_more telling about the
+// rest.
+func (s *Server) cappedRefList(data []any, url string) obj {
+	out := refList(data, url)
+	if len(data) > maxEmbedded && !s.opts.Loose.FullEmbeddedLists {
+		out["data"] = data[:maxEmbedded]
+		out["has_more"] = true
+	}
+	return out
 }
 
 func (s *Server) renderCompany(c *Company) obj {
@@ -129,7 +146,7 @@ func (s *Server) renderCompany(c *Company) obj {
 		"remote_created_at": c.RemoteCreatedAt,
 		"created_at":        c.CreatedAt,
 		"updated_at":        c.UpdatedAt,
-		"last_request_at":   int64(0),
+		"last_request_at":   s.st.lastRequestAt(c),
 		"monthly_spend":     c.MonthlySpend,
 		"session_count":     int64(0),
 		"user_count":        len(c.ContactIDs),

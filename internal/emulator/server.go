@@ -105,6 +105,28 @@ type Loose struct {
 	// (PUT role, POST /contacts/merge from a lead into a user) and no way
 	// back.
 	UsersBecomeLeads bool
+	// AnyAttributeName lets POST /data_attributes (and AddDataAttribute)
+	// create a custom attribute named like a standard attribute of its
+	// model (company created_at, contact email, ...: builtinAttributes).
+	// Strict: 400 parameter_invalid "You already have '<name>' in your
+	// <model> data. ..." (the spec's message for a taken name). Writing a
+	// custom attribute that was never defined is a 400 "Custom attribute
+	// '<name>' does not exist" whatever this flag says.
+	AnyAttributeName bool
+	// ListsEveryCompany makes GET /companies and POST /companies/list list
+	// every company in creation order, without a cap. Strict, as the
+	// spec's POST /companies/list describes: companies without users are
+	// left out, the order is last_request_at descending (the latest
+	// last_seen_at of a company's contacts), and at most 10,000 are
+	// returned. GET /companies/scroll lists every company either way.
+	ListsEveryCompany bool
+	// FullEmbeddedLists embeds every company and tag in a contact object.
+	// Strict: the embedded companies and tags hold at most 10 entries,
+	// with total_count the full count and has_more true when some are left
+	// out, as the spec's contact_companies and contact_tags say ("Up to 10
+	// will be displayed here. Use the url to get more"); the full lists
+	// are GET /contacts/{id}/companies and GET /contacts/{id}/tags.
+	FullEmbeddedLists bool
 }
 
 // Server is the emulator. It implements http.Handler and is safe for
@@ -182,6 +204,9 @@ func (s *Server) routes() {
 
 	api("POST /companies", s.upsertCompany)
 	api("GET /companies", s.getCompanies)
+	api("POST /companies/list", s.listAllCompanies)
+	api("GET /companies/scroll", s.scrollCompanies)
+	api("GET /companies/{company_id}/contacts", s.listCompanyContacts)
 	api("GET /companies/{company_id}", s.getCompany)
 	api("PUT /companies/{company_id}", s.updateCompany)
 	api("DELETE /companies/{company_id}", s.deleteCompany)

@@ -172,8 +172,8 @@ type DataAttribute struct {
 // logic (whatever their outcome); rejected calls are counted separately.
 type Counters struct {
 	Requests int64 `json:"requests"`
-	// Writes are non-GET calls except POST /contacts/search, which only
-	// reads despite its method.
+	// Writes are non-GET calls except POST /contacts/search and POST
+	// /companies/list, which only read despite their method.
 	Writes int64 `json:"writes"`
 	// ByEndpoint maps "METHOD /path-template" (e.g.
 	// "PUT /contacts/{contact_id}") to a count.
@@ -200,6 +200,7 @@ type store struct {
 	tags          map[string]*Tag
 	conversations map[string]*Conversation
 	attrs         []*DataAttribute
+	scroll        *companyScroll // the open GET /companies/scroll, if any
 
 	seq        int64
 	nextTag    int64
@@ -240,7 +241,7 @@ func (st *store) nextSeq() int64 {
 func (st *store) count(pattern, method string) {
 	st.counters.Requests++
 	st.counters.ByEndpoint[pattern]++
-	if method != http.MethodGet && pattern != "POST /contacts/search" {
+	if method != http.MethodGet && pattern != "POST /contacts/search" && pattern != "POST /companies/list" {
 		st.counters.Writes++
 	}
 }
