@@ -258,8 +258,9 @@ type ScanCompaniesResult struct {
 // company: GET /companies leaves out companies without users and stops
 // at 10,000 (docs/intercom.md), and a deleted organization whose company
 // it missed would never be deleted. When the first page shows that the
-// backfill looks at fewer organizations than there are pages, it stops and
-// reports Snapshot false: looking them up one by one is cheaper.
+// backfill looks at fewer organizations than a scroll would read pages (a
+// one-call estimate: the list's count of companies with users), it reports
+// Snapshot false without scrolling: looking them up one by one is cheaper.
 //
 // A retried attempt scrolls again from the start (a scroll expires a
 // minute after its last use); pages already saved are saved again. If
@@ -274,6 +275,13 @@ func (a *Activities) ScanCompanies(ctx context.Context, req ScanCompaniesRequest
 		if err := a.Store.ClearCompanySnapshot(ctx, wfID); err != nil {
 			return ScanCompaniesResult{}, err
 		}
+	}
+	est, err := a.Intercom.ListCompanies(ctx, 1, 1)
+	if err != nil {
+		return ScanCompaniesResult{}, classify(fmt.Errorf("count companies: %w", err))
+	}
+	if pages := (est.TotalCount + intercom.MaxCompaniesPerPage - 1) / intercom.MaxCompaniesPerPage; req.Organizations < pages {
+		return ScanCompaniesResult{}, nil
 	}
 	var (
 		mu  sync.Mutex

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
@@ -309,9 +310,11 @@ func (b *batch) invitation(ctx context.Context, inv store.BackfillInvitation, se
 }
 
 // recordedContacts reads by id the contacts the sync states record that
-// search by external_id did not find, into seen (by external id), and
-// returns the companies they are attached to. Search lags writes by up to
-// minutes, so a contact pushed a moment ago may be missing from it; and
+// search by external_id did not find, or found as it may have been before
+// a write of the last searchLag, into seen (by external id), and returns
+// the companies they are attached to. Search lags writes by up to
+// minutes, so a contact pushed a moment ago may be missing from it, or
+// show its old values (a diff against those would miss a change); and
 // the invited contacts earlier versions made were leads, which Intercom
 // keeps without an external_id. The diff then makes such a lead a user
 // with the external_id (lead to user is the one way Intercom converts),
@@ -321,22 +324,30 @@ func (b *batch) recordedContacts(ctx context.Context, ids, externalIDs []string,
 	var companies []string
 	for i, id := range ids {
 		st, ext := states[id], externalIDs[i]
-		if seen[ext] != nil || st.IntercomID == "" || st.Deleted {
+		stale := seen[ext] != nil && time.Since(st.PushedAt) < searchLag
+		if seen[ext] != nil && !stale || st.IntercomID == "" || st.Deleted {
 			continue
 		}
 		c, err := b.recordedContact(ctx, st.IntercomID, ext)
 		if err != nil {
 			return nil, err
 		}
-		if c != nil {
-			seen[ext] = c
-			for _, r := range c.Companies.Data {
-				companies = append(companies, r.ID)
-			}
+		if c == nil {
+			delete(seen, ext) // gone (or someone else's) since search saw it
+			continue
+		}
+		seen[ext] = c
+		for _, r := range c.Companies.Data {
+			companies = append(companies, r.ID)
 		}
 	}
 	return companies, nil
 }
+
+// searchLag is how long Intercom's search may show a contact as it was
+// before a write: "This delay can take a few minutes" (spec, POST
+// /contacts/search).
+const searchLag = 5 * time.Minute
 
 // recordedContact is the contact id, unless it is gone or is someone
 // else's now (it carries another external_id).

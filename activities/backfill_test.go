@@ -332,3 +332,80 @@ func TestBackfillConvertsOrRemovesInvitedLeadsOfEarlierVersions(t *testing.T) {
 		t.Fatalf("second batch %+v, %d writes", res.BackfillCounts, f.writes()-writes)
 	}
 }
+
+// scan runs ScanCompanies for a backfill over n organizations.
+func (f *fixture) scan(n int) activities.ScanCompaniesResult {
+	f.t.Helper()
+	return mustRun[activities.ScanCompaniesResult](f, f.acts.ScanCompanies, activities.ScanCompaniesRequest{Organizations: n})
+}
+
+// GET /companies leaves out companies without users (and stops at
+// 10,000): a snapshot built from it misses them, and a deleted
+// organization's company that no sync state records would stay. The scan
+// scrolls, which lists every company.
+func TestBackfillDeletesACompanyWithoutUsersThatOnlyScrollLists(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, emulator.Options{})
+	gone := clerksim.Org{ID: "org_gone", Name: "Gone", CreatedAtMs: 1, UpdatedAtMs: 1}
+	f.apply("g1", clerksim.OrgEvent(clerk.OrgCreated, gone))
+	f.apply("g2", clerksim.DeletedEvent(clerk.OrgDeleted, gone.ID, "organization"))
+	// Made by an earlier deployment: Intercom has it, no sync state does.
+	if _, err := f.acts.Intercom.UpsertCompany(ctx, intercom.Fields{"company_id": gone.ID, "name": gone.Name}); err != nil {
+		t.Fatal(err)
+	}
+	if scan := f.scan(1); !scan.Snapshot || scan.Companies != 1 {
+		t.Fatalf("scan = %+v, want the company without users in the snapshot", scan)
+	}
+	v, err := f.env.ExecuteActivity(f.acts.BackfillBatch, activities.BackfillBatchRequest{Kind: entity.Organization.Plural(),
+		UpTo: "\U0010FFFF", Environment: "test", CompanySnapshot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res activities.BackfillBatchResult
+	if err := v.Get(&res); err != nil || res.Deleted != 1 {
+		t.Fatalf("batch %+v, %v: want the company deleted", res.BackfillCounts, err)
+	}
+	if cs := f.em.Snapshot().Companies; len(cs) != 0 {
+		t.Fatalf("companies = %+v", cs)
+	}
+}
+
+// A contact embeds at most 10 tags (has_more, total_count): an invited
+// contact whose invited-user tag is its 11th still reads as tagged, and a
+// second backfill writes nothing.
+func TestBackfillReadsAContactsTagsInFull(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, emulator.Options{})
+	f.apply("org", clerksim.OrgEvent(clerk.OrgCreated, org))
+	inv := clerksim.Invitation{ID: "orginv_1", OrgID: org.ID, Email: "grace@example.com", Status: "pending", CreatedAtMs: 1, UpdatedAtMs: 1}
+	f.apply("inv", clerksim.InvitationEvent(clerk.InvitationCreated, inv))
+	f.mustBackfill(entity.Organization)
+	f.mustBackfill(entity.Invitation)
+	c := f.em.Snapshot().Contacts[0]
+	invitedTag := c.TagIDs[0]
+	// Ten other tags first, then the invited-user tag again: the 11th.
+	if err := f.acts.Intercom.UntagContact(ctx, c.ID, invitedTag); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		tag, err := f.acts.Intercom.CreateTag(ctx, fmt.Sprintf("agent-tag-%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.acts.Intercom.TagContact(ctx, c.ID, tag.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.acts.Intercom.TagContact(ctx, c.ID, invitedTag); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.acts.Intercom.GetContact(ctx, c.ID)
+	if err != nil || got.TagIDsComplete() || slices.ContainsFunc(got.Tags.Data, func(r intercom.Ref) bool { return r.ID == invitedTag }) {
+		t.Fatalf("the test needs the invited-user tag beyond the embedded 10: %+v, %v", got.Tags, err)
+	}
+	time.Sleep(2100 * time.Millisecond) // search shows the contact's tags as they are now
+	writes := f.writes()
+	if res := f.mustBackfill(entity.Invitation); res.Unchanged != 1 || f.writes() != writes {
+		t.Fatalf("second batch %+v, %d writes: the 11th tag was not read", res.BackfillCounts, f.writes()-writes)
+	}
+}

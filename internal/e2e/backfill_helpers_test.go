@@ -354,3 +354,7 @@ func (l *losingAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
 	l.lost.Add(1)
 	return nil, errors.New("connection reset by peer (answer lost after Intercom carried out the call)")
 }
+
+// searchLag waits out the emulator's default search lag (SearchIndexDelay,
+// 2 s): what others wrote to Intercom is in its search after that.
+const searchLag = 2*time.Second + 100*time.Millisecond

@@ -200,7 +200,7 @@ func (s *Store) BackfillInvitations(ctx context.Context, f BackfillFilter, after
 // SyncStates returns the sync state of each of ids that has one.
 func (s *Store) SyncStates(ctx context.Context, kind entity.Kind, ids []string) (map[string]SyncState, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT entity_id, intercom_id, pushed_hash, fields_hash, attached_org_ids, deleted_at IS NOT NULL
+		SELECT entity_id, intercom_id, pushed_hash, fields_hash, attached_org_ids, COALESCE(pushed_at, 'epoch'), deleted_at IS NOT NULL
 		FROM sync_state WHERE entity_kind = $1 AND entity_id = ANY($2)`, kind.Record(), ids)
 	if err != nil {
 		return nil, fmt.Errorf("load sync states of %d %s: %w", len(ids), kind, err)
@@ -208,7 +208,7 @@ func (s *Store) SyncStates(ctx context.Context, kind entity.Kind, ids []string) 
 	out := map[string]SyncState{}
 	var id string
 	var st SyncState
-	_, err = pgx.ForEachRow(rows, []any{&id, &st.IntercomID, &st.Hash, &st.FieldsHash, &st.AttachedOrgIDs, &st.Deleted}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&id, &st.IntercomID, &st.Hash, &st.FieldsHash, &st.AttachedOrgIDs, &st.PushedAt, &st.Deleted}, func() error {
 		row := st
 		row.AttachedOrgIDs = slices.Clone(st.AttachedOrgIDs) // the scan target is reused
 		out[id] = row

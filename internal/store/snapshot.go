@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/jackc/pgx/v5"
@@ -90,6 +91,10 @@ type SyncState struct {
 	// if the push did not complete (attachments may be left).
 	FieldsHash     string
 	AttachedOrgIDs []string
+	// PushedAt is when the state was last saved (zero if never): a record
+	// written moments ago may still show its old values in Intercom's
+	// search, which lags writes.
+	PushedAt time.Time
 	// Deleted: the record is gone from Intercom (for an invitation: its
 	// invited contact was deleted on revocation, or absorbed into the
 	// user's contact).
@@ -100,9 +105,9 @@ type SyncState struct {
 func (s *Store) SyncState(ctx context.Context, kind entity.Kind, id string) (SyncState, error) {
 	var st SyncState
 	err := s.pool.QueryRow(ctx, `
-		SELECT intercom_id, pushed_hash, fields_hash, attached_org_ids, deleted_at IS NOT NULL
+		SELECT intercom_id, pushed_hash, fields_hash, attached_org_ids, COALESCE(pushed_at, 'epoch'), deleted_at IS NOT NULL
 		FROM sync_state WHERE entity_kind = $1 AND entity_id = $2`, kind.Record(), id).
-		Scan(&st.IntercomID, &st.Hash, &st.FieldsHash, &st.AttachedOrgIDs, &st.Deleted)
+		Scan(&st.IntercomID, &st.Hash, &st.FieldsHash, &st.AttachedOrgIDs, &st.PushedAt, &st.Deleted)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return SyncState{}, nil
 	}
