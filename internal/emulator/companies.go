@@ -6,66 +6,31 @@ import (
 	"time"
 )
 
-// companyFields are the fields of create_or_update_company_request. Intercom
-// answers any other top-level key with 400 bad_request "bad '<key>'
-// parameter", which catches typos in a client.
-var companyFields = map[string]bool{
-	"company_id": true, "name": true, "plan": true, "size": true, "website": true,
-	"industry": true, "monthly_spend": true, "remote_created_at": true, "custom_attributes": true,
+// companyFields are the fields of create_or_update_company_request
+// (company_id, the upsert key, is read by the handler). Intercom answers
+// any other top-level key with 400 bad_request "bad '<key>' parameter",
+// which catches typos in a client.
+var companyFields = []requestField[Company]{
+	stringField("name", set(func(co *Company, v string) { co.Name = v })),
+	stringField("plan", set(func(co *Company, v string) { co.Plan = v })),
+	stringField("website", set(func(co *Company, v string) { co.Website = v })),
+	stringField("industry", set(func(co *Company, v string) { co.Industry = v })),
+	integerField("size", set(func(co *Company, v int64) { co.Size = v })),
+	// Floats are truncated, like Intercom.
+	integerField("monthly_spend", set(func(co *Company, v int64) { co.MonthlySpend = v })),
+	integerField("remote_created_at", set(func(co *Company, v int64) { co.RemoteCreatedAt = v })),
+	customAttributesField("company", func(co *Company) *map[string]any { return &co.CustomAttributes }),
 }
 
 // applyCompanyFields writes the fields present in f onto co.
 func (s *Server) applyCompanyFields(co *Company, f fields) *apiError {
 	for k := range f {
-		if !companyFields[k] {
+		known := k == "company_id" || slices.ContainsFunc(companyFields, func(c requestField[Company]) bool { return c.name == k })
+		if !known {
 			return badRequest(fmt.Sprintf("bad '%s' parameter", k))
 		}
 	}
-	for _, k := range []string{"name", "plan", "website", "industry"} {
-		v, ok, err := f.str(k)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		switch k {
-		case "name":
-			co.Name = v
-		case "plan":
-			co.Plan = v
-		case "website":
-			co.Website = v
-		case "industry":
-			co.Industry = v
-		}
-	}
-	for _, k := range []string{"size", "monthly_spend", "remote_created_at"} {
-		v, ok, err := f.integer(k)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		switch k {
-		case "size":
-			co.Size = v
-		case "monthly_spend":
-			co.MonthlySpend = v // floats were truncated by fields.integer, like Intercom
-		case "remote_created_at":
-			co.RemoteCreatedAt = v
-		}
-	}
-	if attrs, ok, err := f.attrs("custom_attributes"); err != nil {
-		return err
-	} else if ok {
-		if err := s.checkCustomAttributes("company", attrs); err != nil {
-			return err
-		}
-		co.CustomAttributes = mergeAttrs(co.CustomAttributes, attrs)
-	}
-	return nil
+	return applyFields(s, f, co, companyFields)
 }
 
 // upsertCompany is POST /companies: company_id is the upsert key. An

@@ -71,84 +71,55 @@ func conflictError(c *Contact) *apiError {
 	return conflict("A contact matching those details already exists with id=" + c.ID)
 }
 
+// contactFields are the fields of create_contact_request and
+// update_contact_request, role first: whether external_id is kept depends
+// on the role after the update.
+var contactFields = []requestField[Contact]{
+	stringField("role", func(_ *Server, c *Contact, v string) *apiError {
+		if v != "user" && v != "lead" {
+			return &apiError{status: http.StatusBadRequest, code: "parameter_invalid", message: "Role must be one of user, lead", field: "role"}
+		}
+		c.Role = v
+		return nil
+	}),
+	stringField("external_id", func(s *Server, c *Contact, v string) *apiError {
+		// Intercom does not take an external_id for a lead.
+		if c.Role != "lead" || s.opts.Loose.LeadsKeepExternalID {
+			c.ExternalID = v
+		}
+		return nil
+	}),
+	stringField("email", func(_ *Server, c *Contact, v string) *apiError {
+		v = strings.TrimSpace(v)
+		if v != "" && !strings.Contains(v, "@") {
+			return &apiError{status: http.StatusBadRequest, code: "parameter_invalid", message: "Email address is invalid", field: "email"}
+		}
+		c.Email = v
+		return nil
+	}),
+	stringField("phone", set(func(c *Contact, v string) { c.Phone = v })),
+	stringField("name", set(func(c *Contact, v string) { c.Name = v })),
+	stringField("avatar", set(func(c *Contact, v string) { c.Avatar = v })),
+	integerField("signed_up_at", set(func(c *Contact, v int64) { c.SignedUpAt = v })),
+	integerField("last_seen_at", set(func(c *Contact, v int64) { c.LastSeenAt = v })),
+	integerField("owner_id", func(_ *Server, c *Contact, v int64) *apiError {
+		// Intercom only accepts workspace admins as owners.
+		if v != 0 && strconv.FormatInt(v, 10) != AdminID {
+			return &apiError{status: http.StatusBadRequest, code: "parameter_invalid", message: "The owner specified is not a member of the workspace", field: "owner_id"}
+		}
+		c.OwnerID = v
+		return nil
+	}),
+	booleanField("unsubscribed_from_emails", set(func(c *Contact, v bool) { c.UnsubscribedFromEmails = v })),
+	customAttributesField("contact", func(c *Contact) *map[string]any { return &c.CustomAttributes }),
+}
+
 // applyContactFields writes the fields present in f onto c. Absent fields
 // are left alone (partial update); null clears a nullable field. Unknown
 // top-level keys are ignored: unlike POST /companies ("bad 'x' parameter"),
 // Intercom is not known to reject them on contacts.
 func (s *Server) applyContactFields(c *Contact, f fields) *apiError {
-	if v, ok, err := f.str("role"); err != nil {
-		return err
-	} else if ok {
-		if v != "user" && v != "lead" {
-			return &apiError{status: http.StatusBadRequest, code: "parameter_invalid", message: "Role must be one of user, lead", field: "role"}
-		}
-		c.Role = v
-	}
-	for _, k := range []string{"external_id", "email", "phone", "name", "avatar"} {
-		v, ok, err := f.str(k)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		switch k {
-		case "external_id":
-			// Intercom does not take an external_id for a lead (role
-			// is applied above, so c.Role is the role after this call).
-			if c.Role == "lead" && !s.opts.Loose.LeadsKeepExternalID {
-				continue
-			}
-			c.ExternalID = v
-		case "email":
-			v = strings.TrimSpace(v)
-			if v != "" && !strings.Contains(v, "@") {
-				return &apiError{status: http.StatusBadRequest, code: "parameter_invalid", message: "Email address is invalid", field: "email"}
-			}
-			c.Email = v
-		case "phone":
-			c.Phone = v
-		case "name":
-			c.Name = v
-		case "avatar":
-			c.Avatar = v
-		}
-	}
-	for _, k := range []string{"signed_up_at", "last_seen_at", "owner_id"} {
-		v, ok, err := f.integer(k)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		switch k {
-		case "signed_up_at":
-			c.SignedUpAt = v
-		case "last_seen_at":
-			c.LastSeenAt = v
-		case "owner_id":
-			// Intercom only accepts workspace admins as owners.
-			if v != 0 && strconv.FormatInt(v, 10) != AdminID {
-				return &apiError{status: http.StatusBadRequest, code: "parameter_invalid", message: "The owner specified is not a member of the workspace", field: "owner_id"}
-			}
-			c.OwnerID = v
-		}
-	}
-	if v, ok, err := f.boolean("unsubscribed_from_emails"); err != nil {
-		return err
-	} else if ok {
-		c.UnsubscribedFromEmails = v
-	}
-	if attrs, ok, err := f.attrs("custom_attributes"); err != nil {
-		return err
-	} else if ok {
-		if err := s.checkCustomAttributes("contact", attrs); err != nil {
-			return err
-		}
-		c.CustomAttributes = mergeAttrs(c.CustomAttributes, attrs)
-	}
-	return nil
+	return applyFields(s, f, c, contactFields)
 }
 
 // mergeAttrs merges key by key, as Intercom does: keys not sent keep their

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"strconv"
 	"strings"
@@ -31,8 +30,9 @@ type stateDoc struct {
 	// CreatedApp is the workspace's creation time (GET /me).
 	CreatedApp int64          `json:"created_app"`
 	Sequences  savedSequences `json:"sequences"`
-	// PlanIDs keep the numeric ids Intercom gave to plan names.
-	PlanIDs       map[string]string   `json:"plan_ids"`
+	// PlanIDs is read and ignored: files of earlier emulators, which
+	// minted plan ids, carry it (plan ids now derive from the name).
+	PlanIDs       map[string]string   `json:"plan_ids,omitempty"`
 	Contacts      []savedContact      `json:"contacts"`
 	Companies     []savedCompany      `json:"companies"`
 	Tags          []Tag               `json:"tags"`
@@ -50,7 +50,7 @@ type savedSequences struct {
 	NextConversation int64 `json:"next_conversation"`
 	NextAttribute    int64 `json:"next_attribute"`
 	NextPart         int64 `json:"next_part"`
-	NextPlan         int64 `json:"next_plan"`
+	NextPlan         int64 `json:"next_plan,omitempty"` // read and ignored, like PlanIDs
 }
 
 // savedContact is a Contact plus the fields the API never shows.
@@ -106,16 +106,14 @@ func (s *Server) stateDoc() stateDoc {
 		CreatedApp: st.createdApp,
 		Sequences: savedSequences{
 			Seq: st.seq, NextTag: st.nextTag, NextConversation: st.nextConv,
-			NextAttribute: st.nextAttr, NextPart: st.nextPart, NextPlan: st.nextPlan,
+			NextAttribute: st.nextAttr, NextPart: st.nextPart,
 		},
-		PlanIDs:        make(map[string]string, len(st.planIDs)),
 		Contacts:       make([]savedContact, 0, len(st.contactOrder)),
 		Companies:      make([]savedCompany, 0, len(st.companies)),
 		Tags:           make([]Tag, 0, len(st.tags)),
 		Conversations:  make([]savedConversation, 0, len(st.conversations)),
 		DataAttributes: []DataAttribute{},
 	}
-	maps.Copy(doc.PlanIDs, st.planIDs)
 	for _, c := range st.sortedContacts() {
 		cp := c.clone()
 		cp.CustomAttributes = persistAttrs(cp.CustomAttributes)
@@ -208,14 +206,8 @@ func (s *Server) storeFromDoc(doc *stateDoc) (*store, error) {
 	st := newStore(s.now())
 	st.createdApp = doc.CreatedApp
 	sq := doc.Sequences
-	st.seq, st.nextTag, st.nextConv, st.nextAttr, st.nextPart, st.nextPlan =
-		sq.Seq, sq.NextTag, sq.NextConversation, sq.NextAttribute, sq.NextPart, sq.NextPlan
-	for name, id := range doc.PlanIDs {
-		if n, err := strconv.ParseInt(id, 10, 64); err != nil || n > st.nextPlan {
-			return nil, fmt.Errorf("plan %q: id %q is not a number up to sequences.next_plan %d", name, id, st.nextPlan)
-		}
-		st.planIDs[name] = id
-	}
+	st.seq, st.nextTag, st.nextConv, st.nextAttr, st.nextPart =
+		sq.Seq, sq.NextTag, sq.NextConversation, sq.NextAttribute, sq.NextPart
 
 	seqs := map[int64]string{}
 	useSeq := func(what string, seq int64) error {

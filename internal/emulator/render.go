@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"hash/fnv"
 	"strconv"
 	"strings"
 )
@@ -158,22 +159,17 @@ func (s *Server) renderCompany(c *Company) obj {
 		"segments":          obj{"type": "segment.list", "segments": []any{}},
 	}
 	if c.Plan != "" {
-		out["plan"] = obj{"type": "plan", "id": s.planID(c.Plan), "name": c.Plan}
+		out["plan"] = obj{"type": "plan", "id": planID(c.Plan), "name": c.Plan}
 	}
 	return out
 }
 
-// planID gives each plan name a stable numeric id, as Intercom turns the
-// plan string of a request into a plan object.
-func (s *Server) planID(name string) string {
-	st := s.st
-	if id, ok := st.planIDs[name]; ok {
-		return id
-	}
-	st.nextPlan++
-	id := strconv.FormatInt(st.nextPlan, 10)
-	st.planIDs[name] = id
-	return id
+// planID is a stable numeric id for a plan name, as Intercom turns the
+// plan string of a request into a plan object; nothing reads it back.
+func planID(name string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(name))
+	return strconv.FormatUint(uint64(h.Sum32()), 10)
 }
 
 func renderTagBasic(t *Tag) obj {

@@ -207,8 +207,6 @@ type store struct {
 	nextConv   int64
 	nextAttr   int64
 	nextPart   int64
-	nextPlan   int64
-	planIDs    map[string]string
 	counters   Counters
 	createdApp int64
 }
@@ -224,8 +222,6 @@ func newStore(now time.Time) *store {
 		nextConv:      147000000000,
 		nextAttr:      100,
 		nextPart:      20000000000,
-		nextPlan:      269000,
-		planIDs:       map[string]string{},
 		counters:      Counters{ByEndpoint: map[string]int64{}},
 		createdApp:    now.Unix(),
 	}

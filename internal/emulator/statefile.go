@@ -44,9 +44,6 @@ func OpenStateFile(srv *Server, path string) (f *StateFile, loaded bool, err err
 	return f, true, nil
 }
 
-// Path is the file's path.
-func (f *StateFile) Path() string { return f.path }
-
 // SaveIfChanged writes the state if it differs from what the file holds
 // and reports whether it wrote.
 func (f *StateFile) SaveIfChanged() (bool, error) {
