@@ -180,16 +180,9 @@ const maxCompaniesPerContact = 1000
 // company id>}. Attaching an already attached company succeeds unchanged.
 func (s *Server) attachCompany(c *call) (any, *apiError) {
 	st := s.st
-	ct := s.visibleContact(c.r.PathValue("contact_id"))
-	if ct == nil {
-		return nil, errUserNotFound()
-	}
-	_, id, err := idBody(c.body)
+	ct, id, err := s.contactAndID(c, "company")
 	if err != nil {
 		return nil, err
-	}
-	if id == "" {
-		return nil, paramNotFound("company not specified")
 	}
 	co := st.companies[id]
 	if co == nil {

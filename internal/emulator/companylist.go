@@ -182,19 +182,9 @@ func (s *Server) listCompanyContacts(c *call) (any, *apiError) {
 			all = append(all, ct)
 		}
 	}
-	page, perPage, err := pageParams(c.r, 15, 150)
+	data, pages, err := pageOf(c.r, all, 15, s.renderContact)
 	if err != nil {
 		return nil, err
 	}
-	start, end, totalPages := pageBounds(len(all), page, perPage)
-	data := make([]any, 0, end-start)
-	for _, ct := range all[start:end] {
-		data = append(data, s.renderContact(ct))
-	}
-	return obj{
-		"type":        "list",
-		"data":        data,
-		"total_count": len(all),
-		"pages":       obj{"type": "pages", "page": page, "per_page": perPage, "total_pages": totalPages},
-	}, nil
+	return obj{"type": "list", "data": data, "total_count": len(all), "pages": pages}, nil
 }

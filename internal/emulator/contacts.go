@@ -410,21 +410,12 @@ func (s *Server) listContactCompanies(c *call) (any, *apiError) {
 			all = append(all, co)
 		}
 	}
-	page, perPage, err := pageParams(c.r, 50, 150)
+	data, pages, err := pageOf(c.r, all, 50, s.renderCompany)
 	if err != nil {
 		return nil, err
 	}
-	start, end, totalPages := pageBounds(len(all), page, perPage)
-	data := make([]any, 0, end-start)
-	for _, co := range all[start:end] {
-		data = append(data, s.renderCompany(co))
-	}
-	return obj{
-		"type":        "list",
-		"companies":   data,
-		"total_count": len(all),
-		"pages":       obj{"type": "pages", "page": page, "per_page": perPage, "total_pages": totalPages, "next": nil},
-	}, nil
+	pages["next"] = nil
+	return obj{"type": "list", "companies": data, "total_count": len(all), "pages": pages}, nil
 }
 
 func queryInt(v, name string) (int64, *apiError) {

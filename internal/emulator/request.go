@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"strconv"
 )
 
@@ -181,4 +182,37 @@ func idBody(body []byte) (fields, string, *apiError) {
 	}
 	id, _, err := f.str("id")
 	return f, id, err
+}
+
+// pageOf is the page (page, per_page query; per_page at most 150) of all,
+// rendered, and its pages object.
+func pageOf[T any](r *http.Request, all []T, defaultPerPage int64, render func(T) obj) ([]any, obj, *apiError) {
+	page, perPage, err := pageParams(r, defaultPerPage, 150)
+	if err != nil {
+		return nil, nil, err
+	}
+	start, end, totalPages := pageBounds(len(all), page, perPage)
+	data := make([]any, 0, end-start)
+	for _, x := range all[start:end] {
+		data = append(data, render(x))
+	}
+	return data, obj{"type": "pages", "page": page, "per_page": perPage, "total_pages": totalPages}, nil
+}
+
+// contactAndID reads a contact-scoped {"id": …} request (attach a company,
+// tag a contact): the visible contact of the path, and the id of the what
+// to attach.
+func (s *Server) contactAndID(c *call, what string) (*Contact, string, *apiError) {
+	ct := s.visibleContact(c.r.PathValue("contact_id"))
+	if ct == nil {
+		return nil, "", errUserNotFound()
+	}
+	_, id, err := idBody(c.body)
+	if err != nil {
+		return nil, "", err
+	}
+	if id == "" {
+		return nil, "", paramNotFound(what + " not specified")
+	}
+	return ct, id, nil
 }

@@ -167,16 +167,9 @@ func (s *Server) listContactTags(c *call) (any, *apiError) {
 // exist; tagging twice is a no-op that returns the tag.
 func (s *Server) tagContact(c *call) (any, *apiError) {
 	st := s.st
-	ct := s.visibleContact(c.r.PathValue("contact_id"))
-	if ct == nil {
-		return nil, errUserNotFound()
-	}
-	_, id, err := idBody(c.body)
+	ct, id, err := s.contactAndID(c, "tag")
 	if err != nil {
 		return nil, err
-	}
-	if id == "" {
-		return nil, paramNotFound("tag not specified")
 	}
 	t := st.tags[id]
 	if t == nil {
