@@ -365,7 +365,8 @@ func (b *batch) recordedContact(ctx context.Context, id, externalID string) (*in
 	return c, nil
 }
 
-// contacts reads the contacts of these external ids (one search per 150)
+// contacts reads the contacts of these external ids (searches of at most
+// intercom.MaxSearchINValues ids each)
 // and lists the companies they are attached to.
 func (b *batch) contacts(ctx context.Context, externalIDs []string) (map[string]*intercom.Contact, []string, error) {
 	found, err := b.a.Intercom.ContactsByExternalIDs(ctx, externalIDs)

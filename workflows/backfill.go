@@ -43,8 +43,9 @@ type BackfillInput struct {
 	// be created, updated or deleted, writing nothing.
 	DryRun bool `json:"dry_run,omitempty"`
 
-	// Tuning. BatchSize: entities per batch (default and most 150: one
-	// contact search, 150 a page, reads a whole batch). Concurrency: batches in
+	// Tuning. BatchSize: entities per batch (default and most 150; its
+	// contacts are read in searches of 15 ids, the documented size of an
+	// OR group). Concurrency: batches in
 	// flight (default 8), EntityConcurrency: entities at once in a batch
 	// (default 4) — together enough calls in flight to keep Intercom's
 	// rate limit busy. BatchesPerRun: batches before continue-as-new

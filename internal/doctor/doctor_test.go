@@ -20,7 +20,7 @@ func TestReadOnlyDefaultWorkspace(t *testing.T) {
 	statuses := map[string]Status{
 		"token": Pass, "api_version": Pass, "rate_limit": Pass, "admin_id": Pass,
 		"environment_name": Pass, "secret.clerk": Pass, "secret.intercom_webhook": Pass, "secret.lookup_api": Pass,
-		"search.in_150": Pass, "search.in_15": Pass,
+		"search.in_150": Warn, "search.in_15": Pass, // strict: IN of more than 15 refused
 		"lead.external_id": Skip, "search.lag": Skip,
 	}
 	for _, a := range ServiceAttributes {

@@ -189,7 +189,9 @@ func adminParam(f fields) *apiError {
 		return &apiError{status: http.StatusBadRequest, code: "parameter_not_found", message: "admin_id not specified", field: "admin_id"}
 	}
 	if adminID != AdminID {
-		return &apiError{status: http.StatusNotFound, code: "admin_not_found", message: "Admin not found"}
+		// The spec lists no admin_not_found: an unknown admin is the
+		// same 404 not_found as a missing tag.
+		return errNotFound("Resource Not Found")
 	}
 	return nil
 }

@@ -112,6 +112,23 @@ func searchFieldKind(field string) (fieldKind, bool) {
 	return 0, false
 }
 
+// checkListSizes refuses an IN or NIN of more values than a group may hold
+// filters: the spec documents IN as "Shortcut for OR queries" and an OR
+// group as at most 15 filters (POST /contacts/search), and says nothing of
+// a larger IN.
+func (f *filter) checkListSizes() *apiError {
+	for _, ch := range f.children {
+		if err := ch.checkListSizes(); err != nil {
+			return err
+		}
+	}
+	if values, ok := f.value.([]any); ok && len(values) > maxGroupFilters {
+		return paramInvalid(fmt.Sprintf("Operator '%s' takes at most %d values (a shortcut for an OR group of %d filters)",
+			f.op, maxGroupFilters, maxGroupFilters))
+	}
+	return nil
+}
+
 // checkTypes rejects field/operator/value combinations Intercom rejects.
 func (f *filter) checkTypes() *apiError {
 	kind, ok := searchFieldKind(f.field)
@@ -358,6 +375,9 @@ func (s *Server) searchContacts(c *call) (any, *apiError) {
 		return nil, paramNotFound("query is required")
 	}
 	q, err := parseFilter(rawQuery, 0)
+	if err == nil && !s.opts.Loose.LargeSearchFilters {
+		err = q.checkListSizes()
+	}
 	if err != nil {
 		return nil, err
 	}

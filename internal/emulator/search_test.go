@@ -247,3 +247,39 @@ func TestSeededContactsAreIndexed(t *testing.T) {
 		t.Errorf("seeded contact not searchable: %v", got)
 	}
 }
+
+// IN is documented as a shortcut for OR, and an OR group holds at most 15
+// filters: strict, an IN of 16 values is refused (so is a NIN, and one
+// nested in a group); Loose.LargeSearchFilters accepts them.
+func TestSearchINOfMoreThan15Values(t *testing.T) {
+	values := func(n int) []any {
+		out := make([]any, n)
+		for i := range out {
+			out[i] = "u-" + string(rune('a'+i))
+		}
+		return out
+	}
+	search := func(e *env, op string, n int, nested bool) result {
+		q := map[string]any{"field": "external_id", "operator": op, "value": values(n)}
+		if nested {
+			q = map[string]any{"operator": "AND", "value": []any{q, map[string]any{"field": "role", "operator": "=", "value": "user"}}}
+		}
+		return e.doOpt("POST", "/contacts/search", map[string]any{"query": q}, reqOpt{skipCheck: true})
+	}
+	strict := newEnv(t, emulator.Options{})
+	for _, c := range []struct {
+		op     string
+		n      int
+		nested bool
+	}{{"IN", 16, false}, {"NIN", 16, false}, {"IN", 16, true}} {
+		wantError(t, search(strict, c.op, c.n, c.nested), http.StatusBadRequest, "parameter_invalid",
+			"Operator '"+c.op+"' takes at most 15 values (a shortcut for an OR group of 15 filters)")
+	}
+	if r := search(strict, "IN", 15, false); r.status != http.StatusOK {
+		t.Fatalf("IN of 15: %d %s", r.status, r.raw)
+	}
+	loose := newEnv(t, emulator.Options{Loose: emulator.Loose{LargeSearchFilters: true}})
+	if r := search(loose, "IN", 150, false); r.status != http.StatusOK {
+		t.Fatalf("loose IN of 150: %d %s", r.status, r.raw)
+	}
+}

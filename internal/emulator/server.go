@@ -92,6 +92,10 @@ type Loose struct {
 	// SearchIndexDelay (default 2 s); Intercom's docs warn that new and
 	// updated contacts may take a while to appear in search results.
 	NoSearchLag bool
+	// LargeSearchFilters accepts an IN or NIN of more than 15 values.
+	// Strict: 400, since the spec documents IN as a shortcut for an OR
+	// group, and an OR group as at most 15 filters.
+	LargeSearchFilters bool
 	// LeadsKeepExternalID stores an external_id sent for a lead. Strict:
 	// on POST and PUT /contacts an external_id is dropped when the contact
 	// is (or stays) a lead, so it is not stored, searchable or rendered,

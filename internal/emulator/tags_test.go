@@ -96,7 +96,7 @@ func TestConversationTags(t *testing.T) {
 	r = e.doOpt("DELETE", cv+"/tags/"+tagID, map[string]any{}, reqOpt{skipCheck: true})
 	wantError(t, r, http.StatusBadRequest, "parameter_not_found", "admin_id not specified")
 	r = e.do("DELETE", cv+"/tags/"+tagID, map[string]any{"admin_id": "12345"})
-	wantError(t, r, http.StatusNotFound, "admin_not_found", "")
+	wantError(t, r, http.StatusNotFound, "not_found", "")
 	if n := len(e.srv.Snapshot().Conversations[0].TagIDs); n != 1 {
 		t.Fatalf("rejected untag removed the tag (%d tags left)", n)
 	}
