@@ -409,3 +409,19 @@ func TestBackfillReadsAContactsTagsInFull(t *testing.T) {
 		t.Fatalf("second batch %+v, %d writes: the 11th tag was not read", res.BackfillCounts, f.writes()-writes)
 	}
 }
+
+// A 408 is transient, as the official SDKs treat it: the backfill's
+// patient calls retry it, and no entity is recorded as failed (a 408
+// taken for a client error would fail them).
+func TestBackfillRetries408(t *testing.T) {
+	f := newFixture(t, emulator.Options{Faults: emulator.Faults{TimeoutRate: 0.3, Seed: 7}})
+	f.seedUsers(6)
+	f.mustBackfill(entity.Organization)
+	res := f.mustBackfill(entity.User)
+	if res.Created != 6 || res.Failed != 0 {
+		t.Fatalf("batch under 408s: %+v", res.BackfillCounts)
+	}
+	if n := f.em.Snapshot().Counters.FaultsInjected; n == 0 {
+		t.Fatal("no 408 was injected: the test proves nothing")
+	}
+}

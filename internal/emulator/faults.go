@@ -18,6 +18,9 @@ type Faults struct {
 	// RateLimitRate is the share of calls answered 429 with rate-limit
 	// headers (Remaining 0), as if another app had used the workspace quota.
 	RateLimitRate float64 `json:"rate_limit_rate"`
+	// TimeoutRate is the share of calls answered 408 Request Timeout,
+	// which the official SDKs retry like a 429 or a 5xx.
+	TimeoutRate float64 `json:"timeout_rate"`
 	// SlowRate is the share of calls delayed by SlowDelay before being
 	// handled normally.
 	SlowRate  float64       `json:"slow_rate"`
@@ -30,6 +33,7 @@ type Faults struct {
 type faultsJSON struct {
 	ServerErrorRate float64 `json:"server_error_rate"`
 	RateLimitRate   float64 `json:"rate_limit_rate"`
+	TimeoutRate     float64 `json:"timeout_rate"`
 	SlowRate        float64 `json:"slow_rate"`
 	SlowDelay       string  `json:"slow_delay,omitempty"`
 	Seed            int64   `json:"seed"`
@@ -37,7 +41,8 @@ type faultsJSON struct {
 
 // MarshalJSON writes SlowDelay as a duration string.
 func (f Faults) MarshalJSON() ([]byte, error) {
-	out := faultsJSON{ServerErrorRate: f.ServerErrorRate, RateLimitRate: f.RateLimitRate, SlowRate: f.SlowRate, Seed: f.Seed}
+	out := faultsJSON{ServerErrorRate: f.ServerErrorRate, RateLimitRate: f.RateLimitRate, TimeoutRate: f.TimeoutRate,
+		SlowRate: f.SlowRate, Seed: f.Seed}
 	if f.SlowDelay != 0 {
 		out.SlowDelay = f.SlowDelay.String()
 	}
@@ -50,7 +55,8 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
-	out := Faults{ServerErrorRate: in.ServerErrorRate, RateLimitRate: in.RateLimitRate, SlowRate: in.SlowRate, Seed: in.Seed}
+	out := Faults{ServerErrorRate: in.ServerErrorRate, RateLimitRate: in.RateLimitRate, TimeoutRate: in.TimeoutRate,
+		SlowRate: in.SlowRate, Seed: in.Seed}
 	if in.SlowDelay != "" {
 		d, err := time.ParseDuration(in.SlowDelay)
 		if err != nil {
@@ -63,13 +69,14 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 }
 
 func (f Faults) validate() error {
-	for name, v := range map[string]float64{"server_error_rate": f.ServerErrorRate, "rate_limit_rate": f.RateLimitRate, "slow_rate": f.SlowRate} {
+	for name, v := range map[string]float64{"server_error_rate": f.ServerErrorRate, "rate_limit_rate": f.RateLimitRate,
+		"timeout_rate": f.TimeoutRate, "slow_rate": f.SlowRate} {
 		if v < 0 || v > 1 {
 			return fmt.Errorf("%s must be between 0 and 1", name)
 		}
 	}
-	if f.ServerErrorRate+f.RateLimitRate > 1 {
-		return fmt.Errorf("server_error_rate + rate_limit_rate must not exceed 1")
+	if f.ServerErrorRate+f.RateLimitRate+f.TimeoutRate > 1 {
+		return fmt.Errorf("server_error_rate + rate_limit_rate + timeout_rate must not exceed 1")
 	}
 	if f.SlowDelay < 0 {
 		return fmt.Errorf("slow_delay must not be negative")
@@ -96,7 +103,7 @@ func (s *Server) setFaultsLocked(f Faults) {
 func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
 	f := s.faults
-	if f.ServerErrorRate == 0 && f.RateLimitRate == 0 && f.SlowRate == 0 {
+	if f.ServerErrorRate == 0 && f.RateLimitRate == 0 && f.TimeoutRate == 0 && f.SlowRate == 0 {
 		s.mu.Unlock()
 		return false
 	}
@@ -109,6 +116,8 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 		kind = "500"
 	case fail < f.ServerErrorRate+f.RateLimitRate:
 		kind = "429"
+	case fail < f.ServerErrorRate+f.RateLimitRate+f.TimeoutRate:
+		kind = "408"
 	}
 	if kind != "" {
 		s.st.counters.FaultsInjected++
@@ -122,6 +131,9 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Unlock()
 
 	switch kind {
+	case "408":
+		writeError(w, &apiError{status: http.StatusRequestTimeout, code: "request_timeout", message: "Request Timeout"})
+		return true
 	case "500":
 		writeError(w, &apiError{status: http.StatusInternalServerError, code: "server_error", message: "Server Error"})
 		return true
