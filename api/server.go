@@ -30,7 +30,7 @@ func TemporalCheck(c interface {
 type Routes struct {
 	Clerk    http.Handler
 	Intercom http.Handler // POST /api/intercom/webhook
-	Lookup   http.Handler // POST /api/intercom/lookup-email; nil when LOOKUP_API_TOKEN is unset outside development
+	Lookup   http.Handler // POST /api/intercom/lookup-email
 	Checks   []Check
 	// Metrics, if set, serves GET /metrics; Middleware wraps every route
 	// (timing, webhook counters).

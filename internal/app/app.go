@@ -72,7 +72,10 @@ type App struct {
 // Temporal client connects lazily: the API starts (and answers 503) while
 // Temporal is down, and reconnects by itself when it is back.
 func New(ctx context.Context, cfg config.Config, log *logrus.Logger, parts Parts, opts Options) (_ *App, err error) {
-	if err := cfg.Require(required(cfg, parts)...); err != nil {
+	if err := cfg.Require(required(parts)...); err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckPlaceholders(); err != nil {
 		return nil, err
 	}
 	a := &App{Config: cfg, Log: log, Metrics: metrics.New(), parts: parts, opts: opts}
@@ -121,15 +124,14 @@ func New(ctx context.Context, cfg config.Config, log *logrus.Logger, parts Parts
 	return a, nil
 }
 
-// required names the settings without which parts cannot run.
-func required(cfg config.Config, parts Parts) []string {
+// required names the settings without which parts cannot run. Whatever
+// ENVIRONMENT_NAME says: the API without INTERCOM_WEBHOOK_SECRET or
+// LOOKUP_API_TOKEN starts, but that endpoint answers 503 (Handler).
+func required(parts Parts) []string {
 	// The member database serves both the lookup API and the enrichment.
 	names := []string{"DATABASE_URL", "MEMBERS_MYSQL_DSN"}
 	if parts.API {
 		names = append(names, "CLERK_WEBHOOK_SECRET")
-		if !cfg.Development() {
-			names = append(names, "INTERCOM_WEBHOOK_SECRET")
-		}
 	}
 	if parts.Workers {
 		names = append(names, "INTERCOM_ACCESS_TOKEN")
@@ -172,23 +174,19 @@ func (a *App) Handler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	intercomHandler, err := api.NewIntercomHandler(cfg.IntercomWebhookSecret, cfg.Development(), counted, queues,
+	// Without its secret an endpoint fails closed (503), in every
+	// environment; the API still starts, so the Clerk webhooks flow.
+	intercomHandler, err := api.NewIntercomHandler(cfg.IntercomWebhookSecret, counted, queues,
 		api.DefaultStartTimeout, log, api.WithResyncTag(cfg.ResyncTag), api.WithMetrics(a.Metrics))
 	if err != nil {
 		return nil, err
 	}
 	if cfg.IntercomWebhookSecret == "" {
-		log.Warn("INTERCOM_WEBHOOK_SECRET is not set: unsigned Intercom webhooks are accepted (development only)")
+		log.Warn("INTERCOM_WEBHOOK_SECRET is not set: POST /api/intercom/webhook answers 503 until it is")
 	}
-	var lookup http.Handler
-	switch {
-	case cfg.LookupAPIToken != "":
-		lookup = api.NewLookupHandler(cfg.LookupAPIToken, a.Members, a.Positions, log)
-	case cfg.Development():
-		log.Warn("LOOKUP_API_TOKEN is not set: the email lookup API is open (development only)")
-		lookup = api.NewLookupHandler("", a.Members, a.Positions, log)
-	default:
-		log.Warn("LOOKUP_API_TOKEN is not set: POST /api/intercom/lookup-email is off")
+	lookup := api.NewLookupHandler(cfg.LookupAPIToken, a.Members, a.Positions, log)
+	if cfg.LookupAPIToken == "" {
+		log.Warn("LOOKUP_API_TOKEN is not set: POST /api/intercom/lookup-email answers 503 until it is")
 	}
 	return api.Routes{
 		Clerk:      clerkHandler,

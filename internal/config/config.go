@@ -70,12 +70,12 @@ var Keys = []Key{
 	{"intercom_api_base_url", "INTERCOM_API_BASE_URL", "https://api.intercom.io", "Intercom API base URL"},
 	{"intercom_rate_limit_per_minute", "INTERCOM_RATE_LIMIT_PER_MINUTE", "1000", "Intercom calls per minute for the whole fleet"},
 	{"intercom_timeout", "INTERCOM_TIMEOUT", "20s", "timeout of one Intercom HTTP call"},
-	{"environment_name", "ENVIRONMENT_NAME", "development", "written to Intercom as custom_attributes.environment"},
+	{"environment_name", "ENVIRONMENT_NAME", "development", "written to Intercom as custom_attributes.environment; production refuses placeholder secrets at start (no effect on authentication)"},
 	{"clerk_webhook_secret", "CLERK_WEBHOOK_SECRET", "", "Clerk (Svix) signing secret, whsec_… (required by the API)"},
 	{"members_mysql_dsn", "MEMBERS_MYSQL_DSN", "", "member database, go-sql-driver DSN user:pass@tcp(host:3306)/db (required by the API and the worker)"},
 	{"positions_database_url", "POSITIONS_DATABASE_URL", "", "Postgres URL of member_positions (default DATABASE_URL)"},
-	{"intercom_webhook_secret", "INTERCOM_WEBHOOK_SECRET", "", "Intercom app client secret that signs X-Hub-Signature (required by the API unless ENVIRONMENT_NAME=development)"},
-	{"lookup_api_token", "LOOKUP_API_TOKEN", "", "bearer token of POST /api/intercom/lookup-email (unset: endpoint off, or open in development)"},
+	{"intercom_webhook_secret", "INTERCOM_WEBHOOK_SECRET", "", "Intercom app client secret that signs X-Hub-Signature (unset: POST /api/intercom/webhook answers 503)"},
+	{"lookup_api_token", "LOOKUP_API_TOKEN", "", "bearer token of POST /api/intercom/lookup-email (unset: the endpoint answers 503)"},
 	{"member_type_map", "MEMBER_TYPE_MAP", members.DefaultTypeMap, "member_type by status and membertypeid: STATUS:TYPEID=LABEL or STATUS:*=LABEL, comma-separated"},
 	{"resync_tag", "RESYNC_TAG", "mynatca-sync", "conversation tag with which support agents ask for a re-sync of the member (matched case-insensitively)"},
 	{"intercom_admin_id", "INTERCOM_ADMIN_ID", "", "Intercom admin that removes the re-sync tag (default: the access token's admin, from GET /me)"},
@@ -186,13 +186,78 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 	return c, nil
 }
 
-// Development reports whether ENVIRONMENT_NAME is "development", where
-// an unsigned Intercom webhook is accepted and the lookup API may run
-// without a token.
+// Development reports whether ENVIRONMENT_NAME is "development" (local
+// runs). It opens nothing: every endpoint authenticates in every
+// environment.
 func (c Config) Development() bool { return c.EnvironmentName == DevelopmentEnvironment }
 
 // DevelopmentEnvironment is the ENVIRONMENT_NAME of local runs.
 const DevelopmentEnvironment = "development"
+
+// ProductionEnvironment is the ENVIRONMENT_NAME under which placeholder
+// secrets are refused at start.
+const ProductionEnvironment = "production"
+
+// Production reports whether ENVIRONMENT_NAME is "production" (in any case).
+func (c Config) Production() bool {
+	return strings.EqualFold(strings.TrimSpace(c.EnvironmentName), ProductionEnvironment)
+}
+
+// Placeholder is the marker of a value not filled in yet
+// (deploy/k8s/base/secret.example.yaml).
+const Placeholder = "CHANGE-ME"
+
+// DevSecrets are the fixed, public secrets of `make run`
+// (deploy/local/run.sh) and the README's examples, by setting. They sign
+// and authenticate local requests only: production refuses every one of
+// them, in any setting.
+var DevSecrets = map[string]string{
+	"CLERK_WEBHOOK_SECRET":    "whsec_aW50ZXJjb20tc3luYy1sb2NhbC1kZXYtc2VjcmV0ISE=",
+	"INTERCOM_WEBHOOK_SECRET": "dev-intercom-client-secret",
+	"LOOKUP_API_TOKEN":        "dev-lookup-token",
+	"INTERCOM_ACCESS_TOKEN":   "dev-token", // the emulator's
+}
+
+// secrets are the settings that hold a credential, with their values.
+func (c Config) secrets() [][2]string {
+	return [][2]string{
+		{"DATABASE_URL", c.DatabaseURL},
+		{"POSITIONS_DATABASE_URL", c.PositionsDatabaseURL},
+		{"MEMBERS_MYSQL_DSN", c.MembersMySQLDSN},
+		{"INTERCOM_ACCESS_TOKEN", c.IntercomAccessToken},
+		{"CLERK_WEBHOOK_SECRET", c.ClerkWebhookSecret},
+		{"INTERCOM_WEBHOOK_SECRET", c.IntercomWebhookSecret},
+		{"LOOKUP_API_TOKEN", c.LookupAPIToken},
+	}
+}
+
+// CheckPlaceholders refuses, when ENVIRONMENT_NAME is production, any
+// credential that contains CHANGE-ME or is one of the DevSecrets. The
+// error names the settings, never their values.
+func (c Config) CheckPlaceholders() error {
+	if !c.Production() {
+		return nil
+	}
+	dev := map[string]bool{}
+	for _, v := range DevSecrets {
+		dev[v] = true
+	}
+	var bad []string
+	for _, s := range c.secrets() {
+		v := strings.TrimSpace(s[1])
+		if v == "" {
+			continue
+		}
+		if strings.Contains(strings.ToUpper(v), Placeholder) || dev[v] {
+			bad = append(bad, s[0])
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("ENVIRONMENT_NAME=production refuses placeholder or development secrets (%s or a value from deploy/local/run.sh) in: %s",
+			Placeholder, strings.Join(bad, ", "))
+	}
+	return nil
+}
 
 // Require returns an error naming every listed setting that is empty.
 func (c Config) Require(envNames ...string) error {
