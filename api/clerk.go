@@ -158,7 +158,7 @@ func (h *ClerkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kind, entityID, err := clerk.Route(env)
-	fields := logrus.Fields{"source": "clerk", "svix_id": svixID, "event": env.Type, "entity_id": entityID}
+	fields := logrus.Fields{"source": "clerk", "svix_id": svixID, "event": env.Type, "entity_id": logSafeID(entityID)}
 	if errors.Is(err, clerk.ErrUnknownType) {
 		h.log.WithFields(fields).Info("Ignored Clerk event of unhandled type")
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ignored", "reason": "unhandled event type " + env.Type})
@@ -167,6 +167,11 @@ func (h *ClerkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.log.WithFields(fields).Warnf("Rejected Clerk webhook: %v", err)
 		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if msg := checkEntityID("the entity id", entityID); msg != "" {
+		h.log.WithFields(fields).Warnf("Rejected Clerk webhook: %s", msg)
+		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
 
@@ -203,11 +208,11 @@ func (h *ClerkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "accepted", "workflow_id": wfID, "workflow_type": wfType})
 }
 
-// logSafeID bounds an unverified id before it is logged.
+// logSafeID bounds an id before it is logged and escapes what is not
+// printable ASCII, so a hostile id can neither flood nor forge log lines.
 func logSafeID(id string) string {
-	const max = 64
-	if len(id) > max {
-		id = id[:max] + "…"
+	if len(id) > MaxEntityIDBytes {
+		id = id[:MaxEntityIDBytes] + "..."
 	}
 	q := strconv.QuoteToASCII(id)
 	return q[1 : len(q)-1]

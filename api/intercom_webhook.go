@@ -149,7 +149,7 @@ func (h *IntercomHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	contactID := conv.ContactID()
-	fields["conversation_id"], fields["contact_id"] = string(conv.ID), contactID
+	fields["conversation_id"], fields["contact_id"] = logSafeID(string(conv.ID)), logSafeID(contactID)
 	if contactID == "" {
 		// Well-formed, but about no contact (e.g. only an admin in it):
 		// nothing to enrich, and a redelivery would not change that.
@@ -158,6 +158,11 @@ func (h *IntercomHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if msg := checkEntityID("the contact id", contactID); msg != "" {
+		h.log.WithFields(fields).Warnf("Rejected Intercom webhook: %s", msg)
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
 	wfID := workflows.EnrichWorkflowID(contactID)
 	fields["workflow_id"] = wfID
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)

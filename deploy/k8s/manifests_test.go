@@ -651,7 +651,11 @@ func TestSettingsCoverage(t *testing.T) {
 	// Left to the binary's defaults on purpose.
 	// RESYNC_TAG: agents are trained on the default tag; INTERCOM_ADMIN_ID:
 	// unset, the access token's own admin (GET /me) removes the tag.
-	defaulted := map[string]bool{"INTERCOM_TASK_QUEUE": true, "MEMBER_TYPE_MAP": true, "RESYNC_TAG": true, "INTERCOM_ADMIN_ID": true}
+	// HTTP_*: the binary's defaults are the documented production limits
+	// (README, "Configuration").
+	defaulted := map[string]bool{"INTERCOM_TASK_QUEUE": true, "MEMBER_TYPE_MAP": true, "RESYNC_TAG": true, "INTERCOM_ADMIN_ID": true,
+		"HTTP_READ_HEADER_TIMEOUT": true, "HTTP_READ_TIMEOUT": true, "HTTP_WRITE_TIMEOUT": true, "HTTP_IDLE_TIMEOUT": true,
+		"HTTP_MAX_HEADER_BYTES": true, "HTTP_MAX_IN_FLIGHT": true}
 	var missing []string
 	for _, k := range config.Keys {
 		if !set[k.Env] && !defaulted[k.Env] {

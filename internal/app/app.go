@@ -189,11 +189,13 @@ func (a *App) Handler() (http.Handler, error) {
 		log.Warn("LOOKUP_API_TOKEN is not set: POST /api/intercom/lookup-email answers 503 until it is")
 	}
 	return api.Routes{
-		Clerk:      clerkHandler,
-		Intercom:   intercomHandler,
-		Lookup:     lookup,
-		Metrics:    a.Metrics.Handler(),
-		Middleware: a.Metrics.Middleware,
+		Clerk:       clerkHandler,
+		Intercom:    intercomHandler,
+		Lookup:      lookup,
+		Metrics:     a.Metrics.Handler(),
+		Middleware:  a.Metrics.Middleware,
+		MaxInFlight: cfg.HTTPMaxInFlight,
+		Log:         log,
 		Checks: []api.Check{
 			{Name: "postgres", Check: a.Store.Ping},
 			{Name: "mysql", Check: a.Members.Ping},
@@ -253,7 +255,7 @@ func (a *App) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		srv = &http.Server{Addr: a.Config.HTTPAddr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		srv = HTTPServer(a.Config, a.Config.HTTPAddr, h)
 		go func() {
 			a.Log.WithField("addr", a.Config.HTTPAddr).Info("HTTP API listening")
 			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -272,7 +274,7 @@ func (a *App) Run(ctx context.Context) error {
 		if !a.parts.API {
 			// A worker-only process has no API: serve its metrics (and a
 			// liveness answer) on METRICS_ADDR.
-			msrv := metricsServer(a.Config.MetricsAddr, a.Metrics)
+			msrv := metricsServer(a.Config, a.Metrics)
 			go func() {
 				if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 					errc <- fmt.Errorf("metrics http: %w", err)
@@ -296,12 +298,30 @@ func (a *App) Run(ctx context.Context) error {
 	return nil
 }
 
-func metricsServer(addr string, m *metrics.Metrics) *http.Server {
+// HTTPServer is the server of h on addr with the configured limits: a
+// client must send its headers within HTTP_READ_HEADER_TIMEOUT and its
+// whole request within HTTP_READ_TIMEOUT (one that trickles its body is
+// cut off), the answer must be out within HTTP_WRITE_TIMEOUT, an idle
+// keep-alive connection closes after HTTP_IDLE_TIMEOUT, and headers are
+// capped at HTTP_MAX_HEADER_BYTES.
+func HTTPServer(cfg config.Config, addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTPReadTimeout,
+		WriteTimeout:      cfg.HTTPWriteTimeout,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
+		MaxHeaderBytes:    cfg.HTTPMaxHeaderBytes,
+	}
+}
+
+func metricsServer(cfg config.Config, m *metrics.Metrics) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
-	return &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return HTTPServer(cfg, cfg.MetricsAddr, mux)
 }

@@ -17,10 +17,19 @@ import (
 // Config is every setting the binary reads. Field comments name the
 // environment variable.
 type Config struct {
-	HTTPAddr          string // HTTP_ADDR
-	TemporalAddress   string // TEMPORAL_ADDRESS
-	TemporalNamespace string // TEMPORAL_NAMESPACE
-	TaskQueue         string // TEMPORAL_TASK_QUEUE: workflows and database activities
+	HTTPAddr string // HTTP_ADDR
+	// HTTP server limits (HTTP_READ_HEADER_TIMEOUT, HTTP_READ_TIMEOUT,
+	// HTTP_WRITE_TIMEOUT, HTTP_IDLE_TIMEOUT, HTTP_MAX_HEADER_BYTES,
+	// HTTP_MAX_IN_FLIGHT).
+	HTTPReadHeaderTimeout time.Duration
+	HTTPReadTimeout       time.Duration
+	HTTPWriteTimeout      time.Duration
+	HTTPIdleTimeout       time.Duration
+	HTTPMaxHeaderBytes    int
+	HTTPMaxInFlight       int
+	TemporalAddress       string // TEMPORAL_ADDRESS
+	TemporalNamespace     string // TEMPORAL_NAMESPACE
+	TaskQueue             string // TEMPORAL_TASK_QUEUE: workflows and database activities
 	// IntercomTaskQueue carries every activity that calls Intercom, so the
 	// fleet-wide rate cap applies to Intercom calls only.
 	IntercomTaskQueue string // INTERCOM_TASK_QUEUE (default <TEMPORAL_TASK_QUEUE>-intercom)
@@ -61,6 +70,12 @@ type Config struct {
 // the single list the README table and the manifest test are checked against.
 var Keys = []Key{
 	{"http_addr", "HTTP_ADDR", ":8080", "address the HTTP API listens on"},
+	{"http_read_header_timeout", "HTTP_READ_HEADER_TIMEOUT", "10s", "time a client has to send the request headers"},
+	{"http_read_timeout", "HTTP_READ_TIMEOUT", "30s", "time a client has to send the whole request, body included (a trickling body is cut off)"},
+	{"http_write_timeout", "HTTP_WRITE_TIMEOUT", "30s", "time from the end of the request headers to the end of the answer; keep it above the handlers' 5 s Temporal budget"},
+	{"http_idle_timeout", "HTTP_IDLE_TIMEOUT", "120s", "how long an idle keep-alive connection stays open"},
+	{"http_max_header_bytes", "HTTP_MAX_HEADER_BYTES", "65536", "largest request header block, in bytes"},
+	{"http_max_in_flight", "HTTP_MAX_IN_FLIGHT", "256", "requests served at once (probes and /metrics aside); over it: 503 with Retry-After"},
 	{"temporal_address", "TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port"},
 	{"temporal_namespace", "TEMPORAL_NAMESPACE", "default", "Temporal namespace"},
 	{"temporal_task_queue", "TEMPORAL_TASK_QUEUE", "intercom-sync", "task queue for workflows and database activities"},
@@ -140,6 +155,12 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 	}
 	c := Config{
 		HTTPAddr:                   v.GetString("http_addr"),
+		HTTPReadHeaderTimeout:      v.GetDuration("http_read_header_timeout"),
+		HTTPReadTimeout:            v.GetDuration("http_read_timeout"),
+		HTTPWriteTimeout:           v.GetDuration("http_write_timeout"),
+		HTTPIdleTimeout:            v.GetDuration("http_idle_timeout"),
+		HTTPMaxHeaderBytes:         v.GetInt("http_max_header_bytes"),
+		HTTPMaxInFlight:            v.GetInt("http_max_in_flight"),
 		TemporalAddress:            v.GetString("temporal_address"),
 		TemporalNamespace:          v.GetString("temporal_namespace"),
 		TaskQueue:                  v.GetString("temporal_task_queue"),
@@ -182,6 +203,22 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 	}
 	if c.IntercomTimeout <= 0 {
 		return c, errors.New("INTERCOM_TIMEOUT must be a positive duration")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"HTTP_READ_HEADER_TIMEOUT", c.HTTPReadHeaderTimeout}, {"HTTP_READ_TIMEOUT", c.HTTPReadTimeout},
+		{"HTTP_WRITE_TIMEOUT", c.HTTPWriteTimeout}, {"HTTP_IDLE_TIMEOUT", c.HTTPIdleTimeout}} {
+		// Zero would mean "no limit" to net/http: never by accident.
+		if d.v <= 0 {
+			return c, fmt.Errorf("%s must be a positive duration (e.g. 30s)", d.name)
+		}
+	}
+	if c.HTTPMaxHeaderBytes <= 0 {
+		return c, errors.New("HTTP_MAX_HEADER_BYTES must be a positive number")
+	}
+	if c.HTTPMaxInFlight <= 0 {
+		return c, errors.New("HTTP_MAX_IN_FLIGHT must be a positive number")
 	}
 	return c, nil
 }
