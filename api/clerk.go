@@ -61,23 +61,76 @@ func NewClerkHandler(secret string, t Starter, q Queues, timeout time.Duration, 
 	return &ClerkHandler{verifier: wh, temporal: t, queues: q, timeout: timeout, log: log, now: time.Now}, nil
 }
 
-// verify checks the timestamp against our clock, then the signatures
-// (several during secret rotation; any v1 match is enough) over the raw
-// body. Svix's Verify does the same with the wall clock; doing the
-// timestamp here keeps the tolerance testable.
-func (h *ClerkHandler) verify(body []byte, hdr http.Header) error {
-	raw := hdr.Get("svix-timestamp")
-	if raw == "" {
-		raw = hdr.Get("webhook-timestamp")
+// svixHeaders is one complete set of Svix's signature headers: either
+// svix-id/-timestamp/-signature or, as Svix also sends them,
+// webhook-id/-timestamp/-signature. The timestamp check, the signature
+// check and the deduplication id all come from the same set, so a
+// delivery cannot be verified with one set and dated or deduplicated with
+// the other.
+type svixHeaders struct {
+	prefix                   string // "svix-" or "webhook-"
+	id, timestamp, signature string
+}
+
+// errNoHeaderSet is the answer when neither set is complete.
+var errNoHeaderSet = errors.New("neither svix-id, svix-timestamp and svix-signature nor webhook-id, webhook-timestamp and webhook-signature are all present once")
+
+// svixHeaderSet chooses the set: all three svix-* headers present (each
+// once) → that set; else all three webhook-* → that one; else none.
+func svixHeaderSet(hdr http.Header) (svixHeaders, bool) {
+	for _, prefix := range []string{"svix-", "webhook-"} {
+		set := svixHeaders{prefix: prefix}
+		complete := true
+		for _, f := range []struct {
+			name string
+			dst  *string
+		}{{"id", &set.id}, {"timestamp", &set.timestamp}, {"signature", &set.signature}} {
+			vs := hdr.Values(prefix + f.name)
+			if len(vs) != 1 || vs[0] == "" {
+				complete = false
+				break
+			}
+			*f.dst = vs[0]
+		}
+		if complete {
+			return set, true
+		}
 	}
-	secs, err := strconv.ParseInt(raw, 10, 64)
+	return svixHeaders{}, false
+}
+
+// header is the set alone, as the Svix library reads it: given nothing
+// else, the library cannot fall back to the other set.
+func (s svixHeaders) header() http.Header {
+	h := http.Header{}
+	h.Set(s.prefix+"id", s.id)
+	h.Set(s.prefix+"timestamp", s.timestamp)
+	h.Set(s.prefix+"signature", s.signature)
+	return h
+}
+
+// verify chooses the header set, checks its timestamp against our clock,
+// then its signatures (several during secret rotation; any v1 match is
+// enough) over the raw body, passing the library that set only. Svix's
+// Verify does the same with the wall clock; doing the timestamp here
+// keeps the tolerance testable. It returns the set, whose id is the
+// delivery's deduplication key.
+func (h *ClerkHandler) verify(body []byte, hdr http.Header) (svixHeaders, error) {
+	set, ok := svixHeaderSet(hdr)
+	if !ok {
+		return svixHeaders{}, errNoHeaderSet
+	}
+	secs, err := strconv.ParseInt(set.timestamp, 10, 64)
 	if err != nil {
-		return errors.New("missing or malformed svix-timestamp")
+		return set, fmt.Errorf("malformed %stimestamp", set.prefix)
 	}
 	if d := h.now().Sub(time.Unix(secs, 0)); d > SignatureTolerance || d < -SignatureTolerance {
-		return fmt.Errorf("svix-timestamp is %s away from now", d.Round(time.Second))
+		return set, fmt.Errorf("%stimestamp is %s away from now", set.prefix, d.Round(time.Second))
 	}
-	return h.verifier.VerifyIgnoringTimestamp(body, hdr)
+	if err := h.verifier.VerifyIgnoringTimestamp(body, set.header()); err != nil {
+		return set, fmt.Errorf("%ssignature: %w", set.prefix, err)
+	}
+	return set, nil
 }
 
 func (h *ClerkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -88,20 +141,24 @@ func (h *ClerkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Verify the raw bytes before parsing anything: Svix signs the body
 	// exactly as sent, and unsigned input must not reach the parser.
-	if err := h.verify(body, r.Header); err != nil {
-		h.log.WithFields(logrus.Fields{"source": "clerk", "svix_id": svixID(r)}).
+	set, err := h.verify(body, r.Header)
+	if err != nil {
+		// The id is the chosen set's (empty without one); unverified, it
+		// is logged only to correlate with Svix's delivery log.
+		h.log.WithFields(logrus.Fields{"source": "clerk", "svix_id": logSafeID(set.id)}).
 			Warnf("Rejected Clerk webhook: %v", err)
 		writeError(w, http.StatusUnauthorized, "invalid or missing Svix signature")
 		return
 	}
+	svixID := set.id // verified: it is part of what was signed
 	env, err := clerk.ParseEnvelope(body)
 	if err != nil {
-		h.log.WithFields(logrus.Fields{"source": "clerk", "svix_id": svixID(r)}).Warnf("Rejected Clerk webhook: %v", err)
+		h.log.WithFields(logrus.Fields{"source": "clerk", "svix_id": svixID}).Warnf("Rejected Clerk webhook: %v", err)
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	kind, entityID, err := clerk.Route(env)
-	fields := logrus.Fields{"source": "clerk", "svix_id": svixID(r), "event": env.Type, "entity_id": entityID}
+	fields := logrus.Fields{"source": "clerk", "svix_id": svixID, "event": env.Type, "entity_id": logSafeID(entityID)}
 	if errors.Is(err, clerk.ErrUnknownType) {
 		h.log.WithFields(fields).Info("Ignored Clerk event of unhandled type")
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ignored", "reason": "unhandled event type " + env.Type})
@@ -112,8 +169,13 @@ func (h *ClerkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if msg := checkEntityID("the entity id", entityID); msg != "" {
+		h.log.WithFields(fields).Warnf("Rejected Clerk webhook: %s", msg)
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
 
-	d := clerk.Delivery{SvixID: svixID(r), Type: env.Type, EntityID: entityID, Data: env.Data}
+	d := clerk.Delivery{SvixID: svixID, Type: env.Type, EntityID: entityID, Data: env.Data}
 	// Search attributes and a summary make the sync findable in the
 	// Temporal UI ("every sync of this user").
 	wfID, wf, wfType := workflows.UserWorkflowID(entityID), any(workflows.SyncUser), workflows.SyncUserWorkflow
@@ -146,10 +208,12 @@ func (h *ClerkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "accepted", "workflow_id": wfID, "workflow_type": wfType})
 }
 
-// svixID is the delivery's idempotency key; Svix also sends it as webhook-id.
-func svixID(r *http.Request) string {
-	if id := r.Header.Get("svix-id"); id != "" {
-		return id
+// logSafeID bounds an id before it is logged and escapes what is not
+// printable ASCII, so a hostile id can neither flood nor forge log lines.
+func logSafeID(id string) string {
+	if len(id) > MaxEntityIDBytes {
+		id = id[:MaxEntityIDBytes] + "..."
 	}
-	return r.Header.Get("webhook-id")
+	q := strconv.QuoteToASCII(id)
+	return q[1 : len(q)-1]
 }

@@ -142,6 +142,88 @@ func TestSignatureTimestampTolerance(t *testing.T) {
 	}
 }
 
+// webhookHeaders signs body as Svix does and returns the webhook-* set
+// (the names Svix also sends, per the Standard Webhooks spec).
+func webhookHeaders(t *testing.T, id string, ts time.Time, body []byte) http.Header {
+	t.Helper()
+	svixSet, err := clerksim.Headers(testSecret, id, ts, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set("webhook-id", svixSet.Get("svix-id"))
+	h.Set("webhook-timestamp", svixSet.Get("svix-timestamp"))
+	h.Set("webhook-signature", svixSet.Get("svix-signature"))
+	return h
+}
+
+// The timestamp, the signature and the deduplication id come from one
+// header set. A delivery captured 48 h ago, replayed with its webhook-*
+// headers plus a fresh svix-timestamp and a forged svix-id (no
+// svix-signature, so the Svix library would verify the webhook-* set), is
+// refused and starts nothing.
+func TestMixedSvixHeaderReplayIsRefused(t *testing.T) {
+	body := clerksim.UserEvent(clerk.UserUpdated, clerksim.User{ID: "user_replay", UpdatedAtMs: 1})
+	old := webhookHeaders(t, "msg_captured", time.Now().Add(-48*time.Hour), body)
+
+	mixed := old.Clone()
+	mixed.Set("svix-timestamp", strconv.FormatInt(time.Now().Unix(), 10))
+	mixed.Set("svix-id", "msg_forged")
+	// The same with a made-up svix-signature: the svix set is complete,
+	// chosen, and does not verify.
+	forgedSig := mixed.Clone()
+	forgedSig.Set("svix-signature", "v1,"+strings.Repeat("A", 43)+"=")
+	// The old signature moved to svix-signature under a fresh timestamp.
+	moved := mixed.Clone()
+	moved.Set("svix-signature", old.Get("webhook-signature"))
+	// A header given twice is no set: which value would count?
+	doubled := signed(t, "msg_double", body)
+	doubled.Add("svix-id", "msg_other")
+
+	for name, hdr := range map[string]http.Header{
+		"webhook-* of 48 h ago + fresh svix-timestamp + forged svix-id": mixed,
+		"... + forged svix-signature":                                   forgedSig,
+		"... + the old signature as svix-signature":                     moved,
+		"webhook-* of 48 h ago alone":                                   old,
+		"svix-id twice":                                                 doubled,
+	} {
+		starter := &fakeStarter{}
+		rec, out := post(t, newHandler(t, starter), body, hdr)
+		if rec.Code != http.StatusUnauthorized || len(starter.calls) != 0 {
+			t.Errorf("%s: %d %v, %d starts; want 401 and nothing started", name, rec.Code, out, len(starter.calls))
+		}
+	}
+}
+
+// A complete set is used whole: webhook-* alone verifies and dedups by
+// webhook-id; a complete svix-* set wins over webhook-* headers (even stale
+// ones) and dedups by svix-id.
+func TestSvixHeaderSetChoice(t *testing.T) {
+	body := clerksim.UserEvent(clerk.UserUpdated, clerksim.User{ID: "user_sets", UpdatedAtMs: 1})
+	both := signed(t, "msg_svix", body)
+	for k, v := range webhookHeaders(t, "msg_webhook_stale", time.Now().Add(-48*time.Hour), body) {
+		both[k] = v
+	}
+	for name, c := range map[string]struct {
+		hdr    http.Header
+		wantID string
+	}{
+		"webhook-* only":             {webhookHeaders(t, "msg_webhook", time.Now(), body), "msg_webhook"},
+		"svix-* and stale webhook-*": {both, "msg_svix"},
+		"svix-* only":                {signed(t, "msg_plain", body), "msg_plain"},
+	} {
+		starter := &fakeStarter{}
+		rec, out := post(t, newHandler(t, starter), body, c.hdr)
+		if rec.Code != http.StatusOK || len(starter.calls) != 1 {
+			t.Errorf("%s: %d %v, %d starts", name, rec.Code, out, len(starter.calls))
+			continue
+		}
+		if got := starter.calls[0].Delivery.SvixID; got != c.wantID {
+			t.Errorf("%s: deduplication id %q, want %q", name, got, c.wantID)
+		}
+	}
+}
+
 func TestRejections(t *testing.T) {
 	good := clerksim.UserEvent(clerk.UserCreated, clerksim.User{ID: "user_r", Email: "r@example.com", UpdatedAtMs: 1})
 	big := append([]byte(`{"type":"user.created","data":{"id":"u","pad":"`), bytes.Repeat([]byte("x"), MaxBodyBytes)...)

@@ -24,7 +24,12 @@ func (h *IntercomHandler) startTagResync(w http.ResponseWriter, r *http.Request,
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	fields["conversation_id"] = string(conv.ID)
+	fields["conversation_id"] = logSafeID(string(conv.ID))
+	if msg := checkEntityID("the conversation id", string(conv.ID)); conv.ID != "" && msg != "" {
+		h.log.WithFields(fields).Warnf("Rejected Intercom webhook: %s", msg)
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
 	tag, ok := conv.AddedTag(h.resyncTag)
 	if !ok {
 		h.log.WithFields(fields).Info("Ignored Intercom tag notification: not the re-sync tag")

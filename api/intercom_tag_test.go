@@ -35,7 +35,7 @@ func TestTagNotificationStartsTagResync(t *testing.T) {
 		t.Run(tc.fixture, func(t *testing.T) {
 			body := fixture(t, tc.fixture)
 			starter := &fakeExecutor{}
-			h, hook := newIntercomHandler(t, starter, intercomSecret, false)
+			h, hook := newIntercomHandler(t, starter, intercomSecret)
 			rec, out := postTo(t, h, "/api/intercom/webhook", body, hubSigned(body))
 			if rec.Code != http.StatusOK || !isReceived(out) || len(starter.calls) != 1 {
 				t.Fatalf("%d %v, %d starts", rec.Code, out, len(starter.calls))
@@ -82,7 +82,7 @@ func TestTagNotificationWithoutAttributes(t *testing.T) {
 			ConversationID: "7", TagID: "42", TagName: "mynatca-sync", AttributesSent: true, MemberNumber: "100003"},
 	} {
 		starter := &fakeExecutor{}
-		h, _ := newIntercomHandler(t, starter, intercomSecret, false)
+		h, _ := newIntercomHandler(t, starter, intercomSecret)
 		body := tagBody(item)
 		rec, out := postTo(t, h, "/api/intercom/webhook", body, hubSigned(body))
 		if rec.Code != http.StatusOK || !isReceived(out) || len(starter.calls) != 1 {
@@ -105,7 +105,7 @@ func TestOtherTagsAreIgnored(t *testing.T) {
 		`{"id":"7"}`,
 	} {
 		starter := &fakeExecutor{}
-		h, hook := newIntercomHandler(t, starter, intercomSecret, false)
+		h, hook := newIntercomHandler(t, starter, intercomSecret)
 		body := tagBody(item)
 		rec, out := postTo(t, h, "/api/intercom/webhook", body, hubSigned(body))
 		if rec.Code != http.StatusOK || !isReceived(out) || len(starter.calls) != 0 {
@@ -122,7 +122,7 @@ func TestOtherTagsAreIgnored(t *testing.T) {
 func TestResyncTagIsConfigurable(t *testing.T) {
 	starter := &fakeExecutor{}
 	log, _ := logtest.NewNullLogger()
-	h, err := NewIntercomHandler(intercomSecret, false, starter, Queues{Workflows: "q", Intercom: "q-intercom"}, 0, log,
+	h, err := NewIntercomHandler(intercomSecret, starter, Queues{Workflows: "q", Intercom: "q-intercom"}, 0, log,
 		WithResyncTag("Member-Resync"))
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func TestResyncTagIsConfigurable(t *testing.T) {
 			t.Fatalf("%s: %d, %d starts, want %d", item, rec.Code, len(starter.calls), starts)
 		}
 	}
-	if _, err := NewIntercomHandler(intercomSecret, false, starter, Queues{}, 0, log, WithResyncTag(" ")); err == nil {
+	if _, err := NewIntercomHandler(intercomSecret, starter, Queues{}, 0, log, WithResyncTag(" ")); err == nil {
 		t.Fatal("an empty re-sync tag was accepted")
 	}
 }
@@ -150,7 +150,7 @@ func TestTagNotificationRejections(t *testing.T) {
 		"malformed tags":     tagBody(`{"id":"7","tags_added":{"tags":"mynatca-sync"}}`),
 	} {
 		starter := &fakeExecutor{}
-		h, _ := newIntercomHandler(t, starter, intercomSecret, false)
+		h, _ := newIntercomHandler(t, starter, intercomSecret)
 		rec, out := postTo(t, h, "/api/intercom/webhook", body, hubSigned(body))
 		if rec.Code != http.StatusBadRequest || out["error"] == nil || len(starter.calls) != 0 {
 			t.Errorf("%s: %d %v, %d starts", name, rec.Code, out, len(starter.calls))
@@ -160,7 +160,7 @@ func TestTagNotificationRejections(t *testing.T) {
 
 func TestTagNotificationTemporalFailureIs503(t *testing.T) {
 	body := fixture(t, "conversation_part.tag.created")
-	h, hook := newIntercomHandler(t, &fakeExecutor{err: errors.New("unavailable")}, intercomSecret, false)
+	h, hook := newIntercomHandler(t, &fakeExecutor{err: errors.New("unavailable")}, intercomSecret)
 	rec, out := postTo(t, h, "/api/intercom/webhook", body, hubSigned(body))
 	if rec.Code != http.StatusServiceUnavailable || out["received"] != nil {
 		t.Fatalf("%d %v", rec.Code, out)

@@ -27,14 +27,13 @@ type WorkflowStarter interface {
 
 // IntercomHandler receives Intercom webhooks (POST /api/intercom/webhook).
 type IntercomHandler struct {
-	secret        []byte
-	allowUnsigned bool
-	temporal      WorkflowStarter
-	queues        Queues
-	timeout       time.Duration
-	log           logrus.FieldLogger
-	resyncTag     string
-	metrics       *metrics.Metrics // nil: nothing is counted
+	secret    []byte // empty: not configured, every request is answered 503
+	temporal  WorkflowStarter
+	queues    Queues
+	timeout   time.Duration
+	log       logrus.FieldLogger
+	resyncTag string
+	metrics   *metrics.Metrics // nil: nothing is counted
 }
 
 // IntercomOption configures an IntercomHandler.
@@ -54,19 +53,16 @@ func WithMetrics(m *metrics.Metrics) IntercomOption {
 }
 
 // NewIntercomHandler verifies X-Hub-Signature with secret, the Intercom
-// app's client secret. allowUnsigned (ENVIRONMENT_NAME=development only)
-// lets a request without the header through, for local testing with curl;
-// a request that carries a signature is always checked, so a wrong one is
-// still 401. Without a secret, allowUnsigned is required.
-func NewIntercomHandler(secret string, allowUnsigned bool, t WorkflowStarter, q Queues, timeout time.Duration,
+// app's client secret: an unsigned or wrongly signed request is 401,
+// whatever the environment. Without a secret the handler fails closed:
+// every request is answered 503 {"error":"INTERCOM_WEBHOOK_SECRET not
+// configured"}, never 2xx.
+func NewIntercomHandler(secret string, t WorkflowStarter, q Queues, timeout time.Duration,
 	log logrus.FieldLogger, opts ...IntercomOption) (*IntercomHandler, error) {
-	if secret == "" && !allowUnsigned {
-		return nil, errors.New("INTERCOM_WEBHOOK_SECRET is required outside development")
-	}
 	if timeout <= 0 {
 		timeout = DefaultStartTimeout
 	}
-	h := &IntercomHandler{secret: []byte(secret), allowUnsigned: allowUnsigned, temporal: t, queues: q,
+	h := &IntercomHandler{secret: []byte(secret), temporal: t, queues: q,
 		timeout: timeout, log: log, resyncTag: workflows.DefaultResyncTag}
 	for _, o := range opts {
 		o(h)
@@ -87,6 +83,11 @@ var unsupportedVersion = map[string]any{"received": true, "ignored": true,
 
 func (h *IntercomHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fields := logrus.Fields{"source": "intercom"}
+	if len(h.secret) == 0 {
+		h.log.WithFields(fields).Warn("Rejected Intercom webhook: INTERCOM_WEBHOOK_SECRET is not configured")
+		writeNotConfigured(w, "INTERCOM_WEBHOOK_SECRET")
+		return
+	}
 	body, ok := readBody(w, r)
 	if !ok {
 		h.log.WithFields(fields).Warn("Rejected Intercom webhook: unreadable or oversized body")
@@ -148,7 +149,7 @@ func (h *IntercomHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	contactID := conv.ContactID()
-	fields["conversation_id"], fields["contact_id"] = string(conv.ID), contactID
+	fields["conversation_id"], fields["contact_id"] = logSafeID(string(conv.ID)), logSafeID(contactID)
 	if contactID == "" {
 		// Well-formed, but about no contact (e.g. only an admin in it):
 		// nothing to enrich, and a redelivery would not change that.
@@ -157,6 +158,11 @@ func (h *IntercomHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if msg := checkEntityID("the contact id", contactID); msg != "" {
+		h.log.WithFields(fields).Warnf("Rejected Intercom webhook: %s", msg)
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
 	wfID := workflows.EnrichWorkflowID(contactID)
 	fields["workflow_id"] = wfID
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
@@ -186,12 +192,8 @@ func (h *IntercomHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *IntercomHandler) verify(body []byte, header string) error {
-	if header == "" && h.allowUnsigned {
-		h.log.WithField("source", "intercom").Warn("Accepting unsigned Intercom webhook (ENVIRONMENT_NAME=development)")
-		return nil
-	}
-	if len(h.secret) == 0 {
-		return errors.New("a signature cannot be checked: INTERCOM_WEBHOOK_SECRET is not set")
+	if header == "" {
+		return errors.New("no X-Hub-Signature")
 	}
 	return intercom.VerifySignature(h.secret, body, header)
 }

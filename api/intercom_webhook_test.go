@@ -60,11 +60,11 @@ func (f *fakeExecutor) ExecuteWorkflow(_ context.Context, opts client.StartWorkf
 	return nil, nil
 }
 
-func newIntercomHandler(t *testing.T, s WorkflowStarter, secret string, dev bool) (*IntercomHandler, *logtest.Hook) {
+func newIntercomHandler(t *testing.T, s WorkflowStarter, secret string) (*IntercomHandler, *logtest.Hook) {
 	t.Helper()
 	log, hook := logtest.NewNullLogger()
 	log.SetLevel(logrus.DebugLevel)
-	h, err := NewIntercomHandler(secret, dev, s, Queues{Workflows: "q", Intercom: "q-intercom"}, time.Second, log)
+	h, err := NewIntercomHandler(secret, s, Queues{Workflows: "q", Intercom: "q-intercom"}, time.Second, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestIntercomNotificationStartsEnrichment(t *testing.T) {
 		t.Run(tc.fixture, func(t *testing.T) {
 			body := fixture(t, tc.fixture)
 			starter := &fakeExecutor{}
-			h, hook := newIntercomHandler(t, starter, intercomSecret, false)
+			h, hook := newIntercomHandler(t, starter, intercomSecret)
 			rec, out := postTo(t, h, "/api/intercom/webhook", body, hubSigned(body))
 			if rec.Code != http.StatusOK || !isReceived(out) {
 				t.Fatalf("%d %v", rec.Code, out)
@@ -171,7 +171,7 @@ func TestIntercomContactIDSources(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			body := []byte(`{"type":"notification_event","id":"notif_x","topic":"conversation.user.replied","data":{"item":` + tc.item + `}}`)
 			starter := &fakeExecutor{}
-			h, _ := newIntercomHandler(t, starter, intercomSecret, false)
+			h, _ := newIntercomHandler(t, starter, intercomSecret)
 			rec, out := postTo(t, h, "/api/intercom/webhook", body, hubSigned(body))
 			if rec.Code != http.StatusOK || !isReceived(out) {
 				t.Fatalf("%d %v", rec.Code, out)
@@ -197,7 +197,7 @@ func TestIntercomPingAndOtherTopicsAreAcknowledged(t *testing.T) {
 		[]byte(`{"type":"notification_event","topic":"ping"}`), // a ping without id or data
 	} {
 		starter := &fakeExecutor{}
-		h, hook := newIntercomHandler(t, starter, intercomSecret, false)
+		h, hook := newIntercomHandler(t, starter, intercomSecret)
 		rec, out := postTo(t, h, "/api/intercom/webhook", body, hubSigned(body))
 		if rec.Code != http.StatusOK || !isReceived(out) || len(starter.calls) != 0 {
 			t.Fatalf("%s: %d %v, %d starts", body, rec.Code, out, len(starter.calls))
@@ -208,34 +208,32 @@ func TestIntercomPingAndOtherTopicsAreAcknowledged(t *testing.T) {
 	}
 }
 
+// An unsigned or wrongly signed request is 401: there is no environment
+// in which a webhook goes unchecked.
 func TestIntercomSignature(t *testing.T) {
 	body := fixture(t, "conversation.user.created")
 	wrong := http.Header{}
 	wrong.Set(intercom.SignatureHeader, intercom.Signature([]byte("another-secret"), body))
 	garbage := http.Header{}
 	garbage.Set(intercom.SignatureHeader, "sha1=nothex")
+	empty := http.Header{}
+	empty.Set(intercom.SignatureHeader, "")
 	for _, tc := range []struct {
-		name   string
-		body   []byte
-		hdr    http.Header
-		secret string
-		dev    bool
-		want   int
+		name string
+		body []byte
+		hdr  http.Header
+		want int
 	}{
-		{"good", body, hubSigned(body), intercomSecret, false, 200},
-		{"missing", body, http.Header{}, intercomSecret, false, 401},
-		{"wrong secret", body, wrong, intercomSecret, false, 401},
-		{"garbage", body, garbage, intercomSecret, false, 401},
-		{"body changed after signing", append(bytes.Clone(body), ' '), hubSigned(body), intercomSecret, false, 401},
-		{"development: unsigned accepted", body, http.Header{}, intercomSecret, true, 200},
-		{"development: wrong signature still rejected", body, wrong, intercomSecret, true, 401},
-		{"development: good signature", body, hubSigned(body), intercomSecret, true, 200},
-		{"development without secret: unsigned accepted", body, http.Header{}, "", true, 200},
-		{"development without secret: a signature cannot be checked", body, hubSigned(body), "", true, 401},
+		{"good", body, hubSigned(body), 200},
+		{"missing", body, http.Header{}, 401},
+		{"empty", body, empty, 401},
+		{"wrong secret", body, wrong, 401},
+		{"garbage", body, garbage, 401},
+		{"body changed after signing", append(bytes.Clone(body), ' '), hubSigned(body), 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			starter := &fakeExecutor{}
-			h, _ := newIntercomHandler(t, starter, tc.secret, tc.dev)
+			h, _ := newIntercomHandler(t, starter, intercomSecret)
 			rec, out := postTo(t, h, "/api/intercom/webhook", tc.body, tc.hdr)
 			if rec.Code != tc.want {
 				t.Fatalf("%d %v, want %d", rec.Code, out, tc.want)
@@ -250,9 +248,25 @@ func TestIntercomSignature(t *testing.T) {
 	}
 }
 
-func TestIntercomSecretRequiredOutsideDevelopment(t *testing.T) {
-	if _, err := NewIntercomHandler("", false, &fakeExecutor{}, Queues{}, 0, logrus.New()); err == nil {
-		t.Fatal("a handler without secret was built for production")
+// Without INTERCOM_WEBHOOK_SECRET the endpoint fails closed: 503 naming the
+// setting for every request, signed or not, and nothing is started.
+func TestIntercomWithoutSecretFailsClosed(t *testing.T) {
+	body := fixture(t, "conversation.user.created")
+	ping := []byte(`{"type":"notification_event","topic":"ping"}`)
+	for name, req := range map[string]struct {
+		body []byte
+		hdr  http.Header
+	}{
+		"unsigned":      {body, http.Header{}},
+		"signed":        {body, hubSigned(body)},
+		"unsigned ping": {ping, http.Header{}},
+	} {
+		starter := &fakeExecutor{}
+		h, _ := newIntercomHandler(t, starter, "")
+		rec, out := postTo(t, h, "/api/intercom/webhook", req.body, req.hdr)
+		if rec.Code != http.StatusServiceUnavailable || out["error"] != "INTERCOM_WEBHOOK_SECRET not configured" || len(starter.calls) != 0 {
+			t.Errorf("%s: %d %v, %d starts; want 503 INTERCOM_WEBHOOK_SECRET not configured", name, rec.Code, out, len(starter.calls))
+		}
 	}
 }
 
@@ -274,7 +288,7 @@ func TestIntercomRejections(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			starter := &fakeExecutor{}
-			h, _ := newIntercomHandler(t, starter, intercomSecret, false)
+			h, _ := newIntercomHandler(t, starter, intercomSecret)
 			rec, out := postTo(t, h, "/api/intercom/webhook", tc.body, hubSigned(tc.body))
 			if rec.Code != tc.want {
 				t.Fatalf("%d %v, want %d", rec.Code, out, tc.want)
@@ -289,7 +303,7 @@ func TestIntercomRejections(t *testing.T) {
 // 200 only once Temporal has the start; otherwise 503 so Intercom retries.
 func TestIntercomTemporalFailureIs503(t *testing.T) {
 	body := fixture(t, "conversation.user.created")
-	h, _ := newIntercomHandler(t, &fakeExecutor{err: errors.New("unavailable")}, intercomSecret, false)
+	h, _ := newIntercomHandler(t, &fakeExecutor{err: errors.New("unavailable")}, intercomSecret)
 	rec, out := postTo(t, h, "/api/intercom/webhook", body, hubSigned(body))
 	if rec.Code != http.StatusServiceUnavailable || out["error"] == "" || out["received"] != nil {
 		t.Fatalf("%d %v", rec.Code, out)
@@ -300,7 +314,7 @@ func TestIntercomTemporalFailureIs503(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	h, _ = newIntercomHandler(t, c, intercomSecret, false)
+	h, _ = newIntercomHandler(t, c, intercomSecret)
 	start := time.Now()
 	rec, out = postTo(t, h, "/api/intercom/webhook", body, hubSigned(body))
 	if rec.Code != http.StatusServiceUnavailable {
@@ -313,7 +327,7 @@ func TestIntercomTemporalFailureIs503(t *testing.T) {
 
 func TestIntercomRoutes(t *testing.T) {
 	body := fixture(t, "ping")
-	h, _ := newIntercomHandler(t, &fakeExecutor{}, intercomSecret, false)
+	h, _ := newIntercomHandler(t, &fakeExecutor{}, intercomSecret)
 	r := Routes{Clerk: http.NotFoundHandler(), Intercom: h}.Router()
 	if rec, out := postTo(t, r, "/api/intercom/webhook", body, hubSigned(body)); rec.Code != 200 || !isReceived(out) {
 		t.Fatalf("%d %v", rec.Code, out)
@@ -342,7 +356,7 @@ func TestIntercomNotificationOfAnUnsupportedVersionIsCounted(t *testing.T) {
 	m := metrics.New()
 	starter := &fakeExecutor{}
 	log, hook := logtest.NewNullLogger()
-	h, err := NewIntercomHandler(intercomSecret, false, starter, Queues{Workflows: "q", Intercom: "q-intercom"}, time.Second, log, WithMetrics(m))
+	h, err := NewIntercomHandler(intercomSecret, starter, Queues{Workflows: "q", Intercom: "q-intercom"}, time.Second, log, WithMetrics(m))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ const LookupTimeout = 5 * time.Second
 // tools, straight from the database pools (no workflow: it only reads).
 type LookupHandler struct {
 	tokenHash [sha256.Size]byte
-	open      bool
+	missing   bool // no token configured: every request is answered 503
 	members   MemberFinder
 	positions PositionFinder
 	timeout   time.Duration
@@ -46,10 +46,10 @@ type LookupHandler struct {
 }
 
 // NewLookupHandler requires "Authorization: Bearer <token>". An empty
-// token serves without authentication: the caller mounts it that way only
-// in development, and not at all elsewhere.
+// token fails closed: every request is answered 503 {"error":
+// "LOOKUP_API_TOKEN not configured"}, never served.
 func NewLookupHandler(token string, m MemberFinder, p PositionFinder, log logrus.FieldLogger) *LookupHandler {
-	return &LookupHandler{tokenHash: sha256.Sum256([]byte(token)), open: token == "", members: m, positions: p,
+	return &LookupHandler{tokenHash: sha256.Sum256([]byte(token)), missing: token == "", members: m, positions: p,
 		timeout: LookupTimeout, log: log}
 }
 
@@ -76,6 +76,11 @@ const (
 
 func (h *LookupHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fields := logrus.Fields{"source": "lookup"}
+	if h.missing {
+		h.log.WithFields(fields).Warn("Rejected email lookup: LOOKUP_API_TOKEN is not configured")
+		writeNotConfigured(w, "LOOKUP_API_TOKEN")
+		return
+	}
 	if !h.authorized(r) {
 		h.log.WithFields(fields).Warn("Rejected email lookup: missing or wrong bearer token")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="intercom-sync"`)
@@ -126,8 +131,8 @@ func (h *LookupHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authorized compares the bearer token in constant time. Both sides are
 // hashed first, so the comparison does not even leak the token's length.
 func (h *LookupHandler) authorized(r *http.Request) bool {
-	if h.open {
-		return true
+	if h.missing {
+		return false
 	}
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {

@@ -155,10 +155,13 @@ func TestLookupAuth(t *testing.T) {
 	if rec, out := postTo(t, h, "/api/intercom/lookup-email", body, lower); rec.Code != 200 || out["found"] != true {
 		t.Fatalf("scheme is case-insensitive: %d %v", rec.Code, out)
 	}
-	// No token configured (development only): open.
-	open := NewLookupHandler("", dir, ps, testenv.Logger(t))
-	if rec, out := postTo(t, open, "/api/intercom/lookup-email", body, nil); rec.Code != 200 || out["found"] != true {
-		t.Fatalf("open handler: %d %v", rec.Code, out)
+	// No token configured: closed, whatever the request carries.
+	closed := NewLookupHandler("", dir, ps, testenv.Logger(t))
+	for name, hdr := range map[string]http.Header{"no header": nil, "empty bearer": bearer(""), "some token": bearer(lookupToken)} {
+		rec, out := postTo(t, closed, "/api/intercom/lookup-email", body, hdr)
+		if rec.Code != http.StatusServiceUnavailable || out["error"] != "LOOKUP_API_TOKEN not configured" || out["found"] != nil {
+			t.Errorf("no token configured, %s: %d %v; want 503 LOOKUP_API_TOKEN not configured", name, rec.Code, out)
+		}
 	}
 }
 

@@ -26,6 +26,13 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
+// writeNotConfigured answers 503 {"error":"<setting> not configured"}: an
+// endpoint whose secret is missing fails closed, and 503 (not 4xx) makes
+// the sender retry once the setting is fixed.
+func writeNotConfigured(w http.ResponseWriter, setting string) {
+	writeError(w, http.StatusServiceUnavailable, setting+" not configured")
+}
+
 // readBody reads at most MaxBodyBytes; it answers 413 or 400 itself and
 // returns ok=false when the body is unusable.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {

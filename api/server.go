@@ -2,10 +2,12 @@ package api
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
 )
 
@@ -30,12 +32,18 @@ func TemporalCheck(c interface {
 type Routes struct {
 	Clerk    http.Handler
 	Intercom http.Handler // POST /api/intercom/webhook
-	Lookup   http.Handler // POST /api/intercom/lookup-email; nil when LOOKUP_API_TOKEN is unset outside development
+	Lookup   http.Handler // POST /api/intercom/lookup-email
 	Checks   []Check
 	// Metrics, if set, serves GET /metrics; Middleware wraps every route
 	// (timing, webhook counters).
 	Metrics    http.Handler
 	Middleware mux.MiddlewareFunc
+	// MaxInFlight caps the requests served at once (the probes and
+	// /metrics aside); over it a request is answered 503 with
+	// Retry-After. 0: DefaultMaxInFlight.
+	MaxInFlight int
+	// Log receives the refusals and panics (nil: discarded).
+	Log logrus.FieldLogger
 }
 
 // Router returns the mux with every route.
@@ -55,9 +63,21 @@ func (rt Routes) Router() *mux.Router {
 	if rt.Metrics != nil {
 		r.Handle("/metrics", rt.Metrics).Methods(http.MethodGet)
 	}
+	log := rt.Log
+	if log == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		log = l
+	}
+	maxInFlight := rt.MaxInFlight
+	if maxInFlight <= 0 {
+		maxInFlight = DefaultMaxInFlight
+	}
+	// Outermost first: the metrics see the refusals and the 500s.
 	if rt.Middleware != nil {
 		r.Use(rt.Middleware)
 	}
+	r.Use(limitInFlight(maxInFlight, log), recoverPanics(log))
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})

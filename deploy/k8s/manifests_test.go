@@ -53,9 +53,9 @@ var secretEnv = []string{
 
 // workloads are the containers the binary runs as, with the subcommand
 // each must run and the settings that subcommand refuses to start without
-// (runProcess and cmdMigrate in cmd/intercom-sync/service.go; the API
-// requires INTERCOM_WEBHOOK_SECRET outside ENVIRONMENT_NAME=development,
-// which no overlay is).
+// (runProcess and cmdMigrate in cmd/intercom-sync/service.go). The API
+// starts without INTERCOM_WEBHOOK_SECRET but then answers every Intercom
+// webhook 503, so the manifests must give it one (not optional).
 var workloads = []struct {
 	kind, name, container, command string
 	required                       []string
@@ -393,14 +393,20 @@ func checkRendered(t *testing.T, dir string, objs []*resource) {
 		}
 	}
 
-	// (5) each overlay names its environment.
+	// (5) each kustomization names its environment: the overlays their
+	// own, the base production (the strictest: placeholder secrets are
+	// refused), so nothing is left to the binary's "development" default.
+	want := "production"
 	if strings.HasPrefix(dir, "overlays/") {
-		want := filepath.Base(dir)
-		cm := find(objs, "ConfigMap", "intercom-sync")
-		got, _ := get(cm.obj, "data", "ENVIRONMENT_NAME").(string)
-		if got != want {
-			t.Errorf("%s: ENVIRONMENT_NAME = %q, want %q (unset, the binary runs as development)", display(filepath.Join(dir, "kustomization.yaml")), got, want)
-		}
+		want = filepath.Base(dir)
+	}
+	if cm := find(objs, "ConfigMap", "intercom-sync"); cm == nil {
+		t.Errorf("%s: no ConfigMap intercom-sync", display(dir))
+	} else if got, _ := get(cm.obj, "data", "ENVIRONMENT_NAME").(string); got != want || got == config.DevelopmentEnvironment {
+		t.Errorf("%s: ENVIRONMENT_NAME = %q, want %q (unset, the binary would run as %s)",
+			display(filepath.Join(dir, "kustomization.yaml")), got, want, config.DevelopmentEnvironment)
+	}
+	if strings.HasPrefix(dir, "overlays/") {
 		for _, r := range objs {
 			for _, c := range containers(r) {
 				if image := str(c, "image"); !strings.Contains(image, ":") || strings.HasSuffix(image, ":latest") {
@@ -645,7 +651,11 @@ func TestSettingsCoverage(t *testing.T) {
 	// Left to the binary's defaults on purpose.
 	// RESYNC_TAG: agents are trained on the default tag; INTERCOM_ADMIN_ID:
 	// unset, the access token's own admin (GET /me) removes the tag.
-	defaulted := map[string]bool{"INTERCOM_TASK_QUEUE": true, "MEMBER_TYPE_MAP": true, "RESYNC_TAG": true, "INTERCOM_ADMIN_ID": true}
+	// HTTP_*: the binary's defaults are the documented production limits
+	// (README, "Configuration").
+	defaulted := map[string]bool{"INTERCOM_TASK_QUEUE": true, "MEMBER_TYPE_MAP": true, "RESYNC_TAG": true, "INTERCOM_ADMIN_ID": true,
+		"HTTP_READ_HEADER_TIMEOUT": true, "HTTP_READ_TIMEOUT": true, "HTTP_WRITE_TIMEOUT": true, "HTTP_IDLE_TIMEOUT": true,
+		"HTTP_MAX_HEADER_BYTES": true, "HTTP_MAX_IN_FLIGHT": true}
 	var missing []string
 	for _, k := range config.Keys {
 		if !set[k.Env] && !defaulted[k.Env] {

@@ -72,7 +72,10 @@ type App struct {
 // Temporal client connects lazily: the API starts (and answers 503) while
 // Temporal is down, and reconnects by itself when it is back.
 func New(ctx context.Context, cfg config.Config, log *logrus.Logger, parts Parts, opts Options) (_ *App, err error) {
-	if err := cfg.Require(required(cfg, parts)...); err != nil {
+	if err := cfg.Require(required(parts)...); err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckPlaceholders(); err != nil {
 		return nil, err
 	}
 	a := &App{Config: cfg, Log: log, Metrics: metrics.New(), parts: parts, opts: opts}
@@ -121,15 +124,14 @@ func New(ctx context.Context, cfg config.Config, log *logrus.Logger, parts Parts
 	return a, nil
 }
 
-// required names the settings without which parts cannot run.
-func required(cfg config.Config, parts Parts) []string {
+// required names the settings without which parts cannot run. Whatever
+// ENVIRONMENT_NAME says: the API without INTERCOM_WEBHOOK_SECRET or
+// LOOKUP_API_TOKEN starts, but that endpoint answers 503 (Handler).
+func required(parts Parts) []string {
 	// The member database serves both the lookup API and the enrichment.
 	names := []string{"DATABASE_URL", "MEMBERS_MYSQL_DSN"}
 	if parts.API {
 		names = append(names, "CLERK_WEBHOOK_SECRET")
-		if !cfg.Development() {
-			names = append(names, "INTERCOM_WEBHOOK_SECRET")
-		}
 	}
 	if parts.Workers {
 		names = append(names, "INTERCOM_ACCESS_TOKEN")
@@ -172,30 +174,28 @@ func (a *App) Handler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	intercomHandler, err := api.NewIntercomHandler(cfg.IntercomWebhookSecret, cfg.Development(), counted, queues,
+	// Without its secret an endpoint fails closed (503), in every
+	// environment; the API still starts, so the Clerk webhooks flow.
+	intercomHandler, err := api.NewIntercomHandler(cfg.IntercomWebhookSecret, counted, queues,
 		api.DefaultStartTimeout, log, api.WithResyncTag(cfg.ResyncTag), api.WithMetrics(a.Metrics))
 	if err != nil {
 		return nil, err
 	}
 	if cfg.IntercomWebhookSecret == "" {
-		log.Warn("INTERCOM_WEBHOOK_SECRET is not set: unsigned Intercom webhooks are accepted (development only)")
+		log.Warn("INTERCOM_WEBHOOK_SECRET is not set: POST /api/intercom/webhook answers 503 until it is")
 	}
-	var lookup http.Handler
-	switch {
-	case cfg.LookupAPIToken != "":
-		lookup = api.NewLookupHandler(cfg.LookupAPIToken, a.Members, a.Positions, log)
-	case cfg.Development():
-		log.Warn("LOOKUP_API_TOKEN is not set: the email lookup API is open (development only)")
-		lookup = api.NewLookupHandler("", a.Members, a.Positions, log)
-	default:
-		log.Warn("LOOKUP_API_TOKEN is not set: POST /api/intercom/lookup-email is off")
+	lookup := api.NewLookupHandler(cfg.LookupAPIToken, a.Members, a.Positions, log)
+	if cfg.LookupAPIToken == "" {
+		log.Warn("LOOKUP_API_TOKEN is not set: POST /api/intercom/lookup-email answers 503 until it is")
 	}
 	return api.Routes{
-		Clerk:      clerkHandler,
-		Intercom:   intercomHandler,
-		Lookup:     lookup,
-		Metrics:    a.Metrics.Handler(),
-		Middleware: a.Metrics.Middleware,
+		Clerk:       clerkHandler,
+		Intercom:    intercomHandler,
+		Lookup:      lookup,
+		Metrics:     a.Metrics.Handler(),
+		Middleware:  a.Metrics.Middleware,
+		MaxInFlight: cfg.HTTPMaxInFlight,
+		Log:         log,
 		Checks: []api.Check{
 			{Name: "postgres", Check: a.Store.Ping},
 			{Name: "mysql", Check: a.Members.Ping},
@@ -255,7 +255,7 @@ func (a *App) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		srv = &http.Server{Addr: a.Config.HTTPAddr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		srv = HTTPServer(a.Config, a.Config.HTTPAddr, h)
 		go func() {
 			a.Log.WithField("addr", a.Config.HTTPAddr).Info("HTTP API listening")
 			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -274,7 +274,7 @@ func (a *App) Run(ctx context.Context) error {
 		if !a.parts.API {
 			// A worker-only process has no API: serve its metrics (and a
 			// liveness answer) on METRICS_ADDR.
-			msrv := metricsServer(a.Config.MetricsAddr, a.Metrics)
+			msrv := metricsServer(a.Config, a.Metrics)
 			go func() {
 				if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 					errc <- fmt.Errorf("metrics http: %w", err)
@@ -298,12 +298,30 @@ func (a *App) Run(ctx context.Context) error {
 	return nil
 }
 
-func metricsServer(addr string, m *metrics.Metrics) *http.Server {
+// HTTPServer is the server of h on addr with the configured limits: a
+// client must send its headers within HTTP_READ_HEADER_TIMEOUT and its
+// whole request within HTTP_READ_TIMEOUT (one that trickles its body is
+// cut off), the answer must be out within HTTP_WRITE_TIMEOUT, an idle
+// keep-alive connection closes after HTTP_IDLE_TIMEOUT, and headers are
+// capped at HTTP_MAX_HEADER_BYTES.
+func HTTPServer(cfg config.Config, addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTPReadTimeout,
+		WriteTimeout:      cfg.HTTPWriteTimeout,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
+		MaxHeaderBytes:    cfg.HTTPMaxHeaderBytes,
+	}
+}
+
+func metricsServer(cfg config.Config, m *metrics.Metrics) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
-	return &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return HTTPServer(cfg, cfg.MetricsAddr, mux)
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 	"github.com/spf13/pflag"
 
 	"github.com/intercom-sync/intercom-sync/internal/app"
@@ -117,7 +119,6 @@ func TestNewNamesTheMissingSetting(t *testing.T) {
 		missing string
 	}{
 		{app.Parts{API: true}, func(c *config.Config) { c.ClerkWebhookSecret = "" }, "CLERK_WEBHOOK_SECRET"},
-		{app.Parts{API: true}, func(c *config.Config) { c.IntercomWebhookSecret = "" }, "INTERCOM_WEBHOOK_SECRET"},
 		{app.Parts{Workers: true}, func(c *config.Config) { c.IntercomAccessToken = "" }, "INTERCOM_ACCESS_TOKEN"},
 		{app.Parts{Workers: true}, func(c *config.Config) { c.MembersMySQLDSN = "" }, "MEMBERS_MYSQL_DSN"},
 		{app.Parts{API: true}, func(c *config.Config) { c.DatabaseURL = "" }, "DATABASE_URL"},
@@ -133,5 +134,110 @@ func TestNewNamesTheMissingSetting(t *testing.T) {
 		if !strings.Contains(err.Error(), c.missing) {
 			t.Errorf("%+v without %s: error %q does not name it", c.parts, c.missing, err)
 		}
+	}
+}
+
+// No endpoint is open because a secret is missing or because of
+// ENVIRONMENT_NAME: in development, without INTERCOM_WEBHOOK_SECRET and
+// LOOKUP_API_TOKEN, the API starts, warns, and answers those endpoints 503
+// naming the setting; with them set, an unsigned request is 401.
+func TestEndpointsFailClosedInEveryEnvironment(t *testing.T) {
+	base := productionConfig(t)
+	body := `{"type":"notification_event","id":"notif_1","topic":"conversation.user.created","data":{"item":{"type":"conversation","id":"1","contacts":{"contacts":[{"id":"c1"}]}}}}`
+	for _, env := range []string{config.DevelopmentEnvironment, "staging", "production"} {
+		t.Run(env, func(t *testing.T) {
+			cfg := base
+			cfg.EnvironmentName = env
+			cfg.IntercomWebhookSecret, cfg.LookupAPIToken = "", ""
+			log, hook := logtest.NewNullLogger()
+			a, err := app.New(context.Background(), cfg, log, app.Parts{API: true}, app.Options{})
+			if err != nil {
+				t.Fatalf("app.New without the optional secrets: %v", err)
+			}
+			defer a.Close()
+			h, err := a.Handler()
+			if err != nil {
+				t.Fatal(err)
+			}
+			warned := map[string]bool{}
+			for _, e := range hook.AllEntries() {
+				if e.Level == logrus.WarnLevel {
+					for _, name := range []string{"INTERCOM_WEBHOOK_SECRET", "LOOKUP_API_TOKEN"} {
+						if strings.Contains(e.Message, name) {
+							warned[name] = true
+						}
+					}
+				}
+			}
+			for _, c := range []struct{ path, setting string }{
+				{"/api/intercom/webhook", "INTERCOM_WEBHOOK_SECRET"},
+				{"/api/intercom/lookup-email", "LOOKUP_API_TOKEN"},
+			} {
+				if !warned[c.setting] {
+					t.Errorf("no warning at start about %s", c.setting)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("POST", c.path, strings.NewReader(body)))
+				want := `{"error":"` + c.setting + ` not configured"}`
+				if rec.Code != http.StatusServiceUnavailable || strings.TrimSpace(rec.Body.String()) != want {
+					t.Errorf("%s without %s = %d %s, want 503 %s", c.path, c.setting, rec.Code, rec.Body, want)
+				}
+			}
+
+			cfg.IntercomWebhookSecret, cfg.LookupAPIToken = "intercom-secret", "lookup-token"
+			b, err := app.New(context.Background(), cfg, logrus.New(), app.Parts{API: true}, app.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			if h, err = b.Handler(); err != nil {
+				t.Fatal(err)
+			}
+			for _, path := range []string{"/webhooks/clerk", "/api/intercom/webhook", "/api/intercom/lookup-email"} {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("POST", path, strings.NewReader(body)))
+				if rec.Code != http.StatusUnauthorized {
+					t.Errorf("unsigned POST %s = %d %s, want 401", path, rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}
+
+// ENVIRONMENT_NAME=production refuses placeholder and development secrets
+// at start, naming the setting but never the value; elsewhere they run.
+func TestProductionRefusesPlaceholderSecrets(t *testing.T) {
+	base := productionConfig(t)
+	for _, c := range []struct {
+		setting string
+		set     func(*config.Config)
+	}{
+		{"INTERCOM_WEBHOOK_SECRET", func(c *config.Config) { c.IntercomWebhookSecret = "CHANGE-ME" }},
+		{"CLERK_WEBHOOK_SECRET", func(c *config.Config) { c.ClerkWebhookSecret = config.DevSecrets["CLERK_WEBHOOK_SECRET"] }},
+		{"LOOKUP_API_TOKEN", func(c *config.Config) { c.LookupAPIToken = config.DevSecrets["LOOKUP_API_TOKEN"] }},
+		{"INTERCOM_WEBHOOK_SECRET", func(c *config.Config) { c.IntercomWebhookSecret = config.DevSecrets["INTERCOM_WEBHOOK_SECRET"] }},
+		{"INTERCOM_ACCESS_TOKEN", func(c *config.Config) { c.IntercomAccessToken = "change-me" }},
+	} {
+		cfg := base
+		c.set(&cfg)
+		for _, env := range []string{"production", "Production"} {
+			cfg.EnvironmentName = env
+			a, err := app.New(context.Background(), cfg, logrus.New(), app.Parts{API: true, Workers: true}, app.Options{})
+			if err == nil {
+				a.Close()
+				t.Errorf("%s=%s: a placeholder %s was accepted", "ENVIRONMENT_NAME", env, c.setting)
+				continue
+			}
+			if !strings.Contains(err.Error(), c.setting) {
+				t.Errorf("error %q does not name %s", err, c.setting)
+			}
+		}
+		cfg.EnvironmentName = config.DevelopmentEnvironment
+		a, err := app.New(context.Background(), cfg, logrus.New(), app.Parts{API: true, Workers: true}, app.Options{})
+		if err != nil {
+			t.Errorf("development with a dev %s: %v", c.setting, err)
+			continue
+		}
+		a.Close()
 	}
 }

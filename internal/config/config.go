@@ -17,10 +17,19 @@ import (
 // Config is every setting the binary reads. Field comments name the
 // environment variable.
 type Config struct {
-	HTTPAddr          string // HTTP_ADDR
-	TemporalAddress   string // TEMPORAL_ADDRESS
-	TemporalNamespace string // TEMPORAL_NAMESPACE
-	TaskQueue         string // TEMPORAL_TASK_QUEUE: workflows and database activities
+	HTTPAddr string // HTTP_ADDR
+	// HTTP server limits (HTTP_READ_HEADER_TIMEOUT, HTTP_READ_TIMEOUT,
+	// HTTP_WRITE_TIMEOUT, HTTP_IDLE_TIMEOUT, HTTP_MAX_HEADER_BYTES,
+	// HTTP_MAX_IN_FLIGHT).
+	HTTPReadHeaderTimeout time.Duration
+	HTTPReadTimeout       time.Duration
+	HTTPWriteTimeout      time.Duration
+	HTTPIdleTimeout       time.Duration
+	HTTPMaxHeaderBytes    int
+	HTTPMaxInFlight       int
+	TemporalAddress       string // TEMPORAL_ADDRESS
+	TemporalNamespace     string // TEMPORAL_NAMESPACE
+	TaskQueue             string // TEMPORAL_TASK_QUEUE: workflows and database activities
 	// IntercomTaskQueue carries every activity that calls Intercom, so the
 	// fleet-wide rate cap applies to Intercom calls only.
 	IntercomTaskQueue string // INTERCOM_TASK_QUEUE (default <TEMPORAL_TASK_QUEUE>-intercom)
@@ -61,6 +70,12 @@ type Config struct {
 // the single list the README table and the manifest test are checked against.
 var Keys = []Key{
 	{"http_addr", "HTTP_ADDR", ":8080", "address the HTTP API listens on"},
+	{"http_read_header_timeout", "HTTP_READ_HEADER_TIMEOUT", "10s", "time a client has to send the request headers"},
+	{"http_read_timeout", "HTTP_READ_TIMEOUT", "30s", "time a client has to send the whole request, body included (a trickling body is cut off)"},
+	{"http_write_timeout", "HTTP_WRITE_TIMEOUT", "30s", "time from the end of the request headers to the end of the answer; keep it above the handlers' 5 s Temporal budget"},
+	{"http_idle_timeout", "HTTP_IDLE_TIMEOUT", "120s", "how long an idle keep-alive connection stays open"},
+	{"http_max_header_bytes", "HTTP_MAX_HEADER_BYTES", "65536", "largest request header block, in bytes"},
+	{"http_max_in_flight", "HTTP_MAX_IN_FLIGHT", "256", "requests served at once (probes and /metrics aside); over it: 503 with Retry-After"},
 	{"temporal_address", "TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port"},
 	{"temporal_namespace", "TEMPORAL_NAMESPACE", "default", "Temporal namespace"},
 	{"temporal_task_queue", "TEMPORAL_TASK_QUEUE", "intercom-sync", "task queue for workflows and database activities"},
@@ -70,12 +85,12 @@ var Keys = []Key{
 	{"intercom_api_base_url", "INTERCOM_API_BASE_URL", "https://api.intercom.io", "Intercom API base URL"},
 	{"intercom_rate_limit_per_minute", "INTERCOM_RATE_LIMIT_PER_MINUTE", "1000", "Intercom calls per minute for the whole fleet"},
 	{"intercom_timeout", "INTERCOM_TIMEOUT", "20s", "timeout of one Intercom HTTP call"},
-	{"environment_name", "ENVIRONMENT_NAME", "development", "written to Intercom as custom_attributes.environment"},
+	{"environment_name", "ENVIRONMENT_NAME", "development", "written to Intercom as custom_attributes.environment; production refuses placeholder secrets at start (no effect on authentication)"},
 	{"clerk_webhook_secret", "CLERK_WEBHOOK_SECRET", "", "Clerk (Svix) signing secret, whsec_… (required by the API)"},
 	{"members_mysql_dsn", "MEMBERS_MYSQL_DSN", "", "member database, go-sql-driver DSN user:pass@tcp(host:3306)/db (required by the API and the worker)"},
 	{"positions_database_url", "POSITIONS_DATABASE_URL", "", "Postgres URL of member_positions (default DATABASE_URL)"},
-	{"intercom_webhook_secret", "INTERCOM_WEBHOOK_SECRET", "", "Intercom app client secret that signs X-Hub-Signature (required by the API unless ENVIRONMENT_NAME=development)"},
-	{"lookup_api_token", "LOOKUP_API_TOKEN", "", "bearer token of POST /api/intercom/lookup-email (unset: endpoint off, or open in development)"},
+	{"intercom_webhook_secret", "INTERCOM_WEBHOOK_SECRET", "", "Intercom app client secret that signs X-Hub-Signature (unset: POST /api/intercom/webhook answers 503)"},
+	{"lookup_api_token", "LOOKUP_API_TOKEN", "", "bearer token of POST /api/intercom/lookup-email (unset: the endpoint answers 503)"},
 	{"member_type_map", "MEMBER_TYPE_MAP", members.DefaultTypeMap, "member_type by status and membertypeid: STATUS:TYPEID=LABEL or STATUS:*=LABEL, comma-separated"},
 	{"resync_tag", "RESYNC_TAG", "mynatca-sync", "conversation tag with which support agents ask for a re-sync of the member (matched case-insensitively)"},
 	{"intercom_admin_id", "INTERCOM_ADMIN_ID", "", "Intercom admin that removes the re-sync tag (default: the access token's admin, from GET /me)"},
@@ -140,6 +155,12 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 	}
 	c := Config{
 		HTTPAddr:                   v.GetString("http_addr"),
+		HTTPReadHeaderTimeout:      v.GetDuration("http_read_header_timeout"),
+		HTTPReadTimeout:            v.GetDuration("http_read_timeout"),
+		HTTPWriteTimeout:           v.GetDuration("http_write_timeout"),
+		HTTPIdleTimeout:            v.GetDuration("http_idle_timeout"),
+		HTTPMaxHeaderBytes:         v.GetInt("http_max_header_bytes"),
+		HTTPMaxInFlight:            v.GetInt("http_max_in_flight"),
 		TemporalAddress:            v.GetString("temporal_address"),
 		TemporalNamespace:          v.GetString("temporal_namespace"),
 		TaskQueue:                  v.GetString("temporal_task_queue"),
@@ -183,16 +204,97 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 	if c.IntercomTimeout <= 0 {
 		return c, errors.New("INTERCOM_TIMEOUT must be a positive duration")
 	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"HTTP_READ_HEADER_TIMEOUT", c.HTTPReadHeaderTimeout}, {"HTTP_READ_TIMEOUT", c.HTTPReadTimeout},
+		{"HTTP_WRITE_TIMEOUT", c.HTTPWriteTimeout}, {"HTTP_IDLE_TIMEOUT", c.HTTPIdleTimeout}} {
+		// Zero would mean "no limit" to net/http: never by accident.
+		if d.v <= 0 {
+			return c, fmt.Errorf("%s must be a positive duration (e.g. 30s)", d.name)
+		}
+	}
+	if c.HTTPMaxHeaderBytes <= 0 {
+		return c, errors.New("HTTP_MAX_HEADER_BYTES must be a positive number")
+	}
+	if c.HTTPMaxInFlight <= 0 {
+		return c, errors.New("HTTP_MAX_IN_FLIGHT must be a positive number")
+	}
 	return c, nil
 }
 
-// Development reports whether ENVIRONMENT_NAME is "development", where
-// an unsigned Intercom webhook is accepted and the lookup API may run
-// without a token.
+// Development reports whether ENVIRONMENT_NAME is "development" (local
+// runs). It opens nothing: every endpoint authenticates in every
+// environment.
 func (c Config) Development() bool { return c.EnvironmentName == DevelopmentEnvironment }
 
 // DevelopmentEnvironment is the ENVIRONMENT_NAME of local runs.
 const DevelopmentEnvironment = "development"
+
+// ProductionEnvironment is the ENVIRONMENT_NAME under which placeholder
+// secrets are refused at start.
+const ProductionEnvironment = "production"
+
+// Production reports whether ENVIRONMENT_NAME is "production" (in any case).
+func (c Config) Production() bool {
+	return strings.EqualFold(strings.TrimSpace(c.EnvironmentName), ProductionEnvironment)
+}
+
+// Placeholder is the marker of a value not filled in yet
+// (deploy/k8s/base/secret.example.yaml).
+const Placeholder = "CHANGE-ME"
+
+// DevSecrets are the fixed, public secrets of `make run`
+// (deploy/local/run.sh) and the README's examples, by setting. They sign
+// and authenticate local requests only: production refuses every one of
+// them, in any setting.
+var DevSecrets = map[string]string{
+	"CLERK_WEBHOOK_SECRET":    "whsec_aW50ZXJjb20tc3luYy1sb2NhbC1kZXYtc2VjcmV0ISE=",
+	"INTERCOM_WEBHOOK_SECRET": "dev-intercom-client-secret",
+	"LOOKUP_API_TOKEN":        "dev-lookup-token",
+	"INTERCOM_ACCESS_TOKEN":   "dev-token", // the emulator's
+}
+
+// secrets are the settings that hold a credential, with their values.
+func (c Config) secrets() [][2]string {
+	return [][2]string{
+		{"DATABASE_URL", c.DatabaseURL},
+		{"POSITIONS_DATABASE_URL", c.PositionsDatabaseURL},
+		{"MEMBERS_MYSQL_DSN", c.MembersMySQLDSN},
+		{"INTERCOM_ACCESS_TOKEN", c.IntercomAccessToken},
+		{"CLERK_WEBHOOK_SECRET", c.ClerkWebhookSecret},
+		{"INTERCOM_WEBHOOK_SECRET", c.IntercomWebhookSecret},
+		{"LOOKUP_API_TOKEN", c.LookupAPIToken},
+	}
+}
+
+// CheckPlaceholders refuses, when ENVIRONMENT_NAME is production, any
+// credential that contains CHANGE-ME or is one of the DevSecrets. The
+// error names the settings, never their values.
+func (c Config) CheckPlaceholders() error {
+	if !c.Production() {
+		return nil
+	}
+	dev := map[string]bool{}
+	for _, v := range DevSecrets {
+		dev[v] = true
+	}
+	var bad []string
+	for _, s := range c.secrets() {
+		v := strings.TrimSpace(s[1])
+		if v == "" {
+			continue
+		}
+		if strings.Contains(strings.ToUpper(v), Placeholder) || dev[v] {
+			bad = append(bad, s[0])
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("ENVIRONMENT_NAME=production refuses placeholder or development secrets (%s or a value from deploy/local/run.sh) in: %s",
+			Placeholder, strings.Join(bad, ", "))
+	}
+	return nil
+}
 
 // Require returns an error naming every listed setting that is empty.
 func (c Config) Require(envNames ...string) error {

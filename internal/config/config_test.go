@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -57,6 +58,38 @@ func TestBadValuesAreRejected(t *testing.T) {
 	t.Setenv("INTERCOM_RATE_LIMIT_PER_MINUTE", "0")
 	if _, err := Load(nil); err == nil {
 		t.Fatal("a zero rate limit was accepted")
+	}
+	t.Setenv("INTERCOM_RATE_LIMIT_PER_MINUTE", "")
+	// Zero or unparsable would mean "no limit" to net/http.
+	for name, value := range map[string]string{
+		"HTTP_READ_TIMEOUT": "0", "HTTP_WRITE_TIMEOUT": "soon", "HTTP_IDLE_TIMEOUT": "-1s",
+		"HTTP_READ_HEADER_TIMEOUT": "0s", "HTTP_MAX_HEADER_BYTES": "0", "HTTP_MAX_IN_FLIGHT": "many",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, value)
+			if _, err := Load(nil); err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("%s=%s: %v", name, value, err)
+			}
+		})
+	}
+}
+
+// The HTTP server's limits default to the README's values, and the read
+// timeout that cuts off a trickling body is at most 30 s.
+func TestHTTPLimitDefaults(t *testing.T) {
+	unsetAll(t)
+	c, err := Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPReadHeaderTimeout != 10*time.Second || c.HTTPReadTimeout != 30*time.Second || c.HTTPWriteTimeout != 30*time.Second ||
+		c.HTTPIdleTimeout != 120*time.Second || c.HTTPMaxHeaderBytes != 65536 || c.HTTPMaxInFlight != 256 {
+		t.Fatalf("HTTP limits %+v", c)
+	}
+	t.Setenv("HTTP_READ_TIMEOUT", "2s")
+	t.Setenv("HTTP_MAX_IN_FLIGHT", "8")
+	if c, err = Load(nil); err != nil || c.HTTPReadTimeout != 2*time.Second || c.HTTPMaxInFlight != 8 {
+		t.Fatalf("%v %+v", err, c)
 	}
 }
 
