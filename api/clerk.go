@@ -175,7 +175,16 @@ func (h *ClerkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	d := clerk.Delivery{SvixID: svixID, Type: env.Type, EntityID: entityID, Data: env.Data}
+	// Only what the sync uses goes to Temporal: the workflow history keeps
+	// what it is sent for the namespace's retention, readable to anyone
+	// with access to it (no phones, metadata or external accounts).
+	data, err := clerk.Minimal(env.Type, env.Data)
+	if err != nil {
+		h.log.WithFields(fields).Warnf("Rejected Clerk webhook: %v", err)
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	d := clerk.Delivery{SvixID: svixID, Type: env.Type, EntityID: entityID, Data: data}
 	// Search attributes and a summary make the sync findable in the
 	// Temporal UI ("every sync of this user").
 	wfID, wf, wfType := workflows.UserWorkflowID(entityID), any(workflows.SyncUser), workflows.SyncUserWorkflow

@@ -322,6 +322,12 @@ func TestClerkExamplesRouteToEntityWorkflows(t *testing.T) {
 			if c.Delivery.SvixID != "msg_"+typ || c.Delivery.Type != typ || !json.Valid(c.Delivery.Data) {
 				t.Fatalf("delivery %+v", c.Delivery)
 			}
+			// What reaches Temporal is what the sync uses, no more.
+			for _, dropped := range []string{"phone_number", "private_metadata", "unsafe_metadata", "external_accounts", "image_url"} {
+				if strings.Contains(string(c.Delivery.Data), dropped) {
+					t.Fatalf("signalled data keeps %s: %s", dropped, c.Delivery.Data)
+				}
+			}
 			if c.Input.EntityID != strings.SplitN(wfID, "/", 2)[1] || c.Delivery.EntityID != c.Input.EntityID {
 				t.Fatalf("entity %q / %q for %s", c.Input.EntityID, c.Delivery.EntityID, wfID)
 			}

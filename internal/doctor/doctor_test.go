@@ -295,8 +295,9 @@ func TestSecrets(t *testing.T) {
 		{"clerk empty key", func(c *config.Config) { c.ClerkWebhookSecret = "whsec_" }, map[string]Status{"secret.clerk": Fail}},
 		{"intercom unset in production", func(c *config.Config) { c.IntercomWebhookSecret = "" },
 			map[string]Status{"secret.intercom_webhook": Fail}},
+		// Fail closed: development opens nothing.
 		{"intercom unset in development", func(c *config.Config) { c.IntercomWebhookSecret, c.EnvironmentName = "", "development" },
-			map[string]Status{"secret.intercom_webhook": Warn}},
+			map[string]Status{"secret.intercom_webhook": Fail}},
 		{"lookup unset", func(c *config.Config) { c.LookupAPIToken = "" }, map[string]Status{"secret.lookup_api": Warn}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
