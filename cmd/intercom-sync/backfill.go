@@ -14,6 +14,7 @@ import (
 
 	"github.com/intercom-sync/intercom-sync/internal/config"
 	"github.com/intercom-sync/intercom-sync/internal/logging"
+	"github.com/intercom-sync/intercom-sync/internal/temporalclient"
 	"github.com/intercom-sync/intercom-sync/workflows"
 )
 
@@ -63,8 +64,12 @@ func cmdBackfill(ctx context.Context, args []string) error {
 	log := logrus.New()
 	log.SetLevel(logrus.WarnLevel)
 	log.SetOutput(os.Stderr)
-	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: logging.NewTemporal(log)})
+	opts, err := temporalclient.Options(cfg)
+	if err != nil {
+		return err
+	}
+	opts.Logger = logging.NewTemporal(log)
+	tc, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/logging"
 	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 	"github.com/intercom-sync/intercom-sync/internal/store"
+	"github.com/intercom-sync/intercom-sync/internal/temporalclient"
 )
 
 // setup parses flags and config and builds the logger.
@@ -78,8 +79,12 @@ func cmdMigrate(ctx context.Context, args []string) error {
 
 	// The workflows set custom search attributes; a namespace without them
 	// would refuse the starts.
-	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: logging.NewTemporal(log)})
+	opts, err := temporalclient.Options(cfg)
+	if err != nil {
+		return err
+	}
+	opts.Logger = logging.NewTemporal(log)
+	tc, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/metrics"
 	"github.com/intercom-sync/intercom-sync/internal/positions"
 	"github.com/intercom-sync/intercom-sync/internal/store"
+	"github.com/intercom-sync/intercom-sync/internal/temporalclient"
 	"github.com/intercom-sync/intercom-sync/worker"
 )
 
@@ -140,15 +141,17 @@ func required(parts Parts) []string {
 }
 
 func (a *App) temporalClient() (client.Client, error) {
-	opts := client.Options{
-		HostPort:       a.Config.TemporalAddress,
-		Namespace:      a.Config.TemporalNamespace,
-		Logger:         logging.NewTemporal(a.Log),
-		MetricsHandler: a.Metrics.Temporal(),
+	opts, err := temporalclient.Options(a.Config)
+	if err != nil {
+		return nil, err
 	}
+	opts.Logger = logging.NewTemporal(a.Log)
+	opts.MetricsHandler = a.Metrics.Temporal()
 	if a.opts.Temporal != nil {
 		return client.NewClientFromExisting(a.opts.Temporal, opts)
 	}
+	a.Log.WithField("temporal_address", a.Config.TemporalAddress).
+		Info("Temporal connection: " + temporalclient.Summary(a.Config))
 	return client.NewLazyClient(opts)
 }
 
