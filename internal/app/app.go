@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -256,9 +257,15 @@ func (a *App) Run(ctx context.Context) error {
 			return err
 		}
 		srv = HTTPServer(a.Config, a.Config.HTTPAddr, h)
+		// Bind before saying so: a port already taken fails the start
+		// here, instead of after a "listening" line that was not true.
+		ln, err := net.Listen("tcp", srv.Addr)
+		if err != nil {
+			return fmt.Errorf("HTTP_ADDR: %w", err)
+		}
+		a.Log.WithField("addr", ln.Addr().String()).Info("HTTP API listening")
 		go func() {
-			a.Log.WithField("addr", a.Config.HTTPAddr).Info("HTTP API listening")
-			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("http: %w", err)
 			}
 		}()
