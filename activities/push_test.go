@@ -35,10 +35,11 @@ type fixture struct {
 	em    *emulator.Server
 	emURL string
 	env   *testsuite.TestActivityEnvironment
+	dsn   string // the test's own app database
 }
 
 func newFixture(t *testing.T, emOpts emulator.Options) *fixture {
-	st, _ := testenv.Store(t)
+	st, dsn := testenv.Store(t)
 	emOpts.Token = "tok"
 	em := emulator.New(emOpts)
 	srv := httptest.NewServer(em)
@@ -62,7 +63,7 @@ func newFixture(t *testing.T, emOpts emulator.Options) *fixture {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
-	return &fixture{t: t, acts: acts, em: em, emURL: srv.URL, env: env}
+	return &fixture{t: t, acts: acts, em: em, emURL: srv.URL, env: env, dsn: dsn}
 }
 
 // unplugged stands for a dependency a test does not use: any call to it

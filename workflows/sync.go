@@ -56,10 +56,6 @@ type SyncInput struct {
 	IntercomTaskQueue string `json:"intercom_task_queue,omitempty"`
 }
 
-// maxRoundsPerRun bounds a run's history: after this many apply-and-push
-// rounds the workflow continues as new with whatever is still queued.
-const maxRoundsPerRun = 100
-
 // a is used only for method references: workflows never call it.
 var a *activities.Activities
 
@@ -105,8 +101,15 @@ type pushActivity func(context.Context, activities.PushRequest) (activities.Push
 
 // runEntitySync is the loop of the entity sync workflows: apply queued
 // events, push, repeat; self is the workflow itself, to continue as new.
+//
+// Runs of version boundedHistory (every run started since) keep their
+// history bounded (see history.go): while a push runs they apply the
+// events signalled meanwhile, and they continue as new when Temporal
+// suggests it or the history passes maxHistoryEvents. Older runs replay
+// the loop as it was.
 func runEntitySync(ctx workflow.Context, in SyncInput, self func(workflow.Context, SyncInput) error,
 	push pushActivity, kind entity.Kind, after afterPush) error {
+	bounded := workflow.GetVersion(ctx, boundedHistoryChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	logger := workflow.GetLogger(ctx)
 	signals := workflow.GetSignalChannel(ctx, ClerkEventSignal)
 	dbCtx := workflow.WithLocalActivityOptions(ctx, databaseActivityOptions())
@@ -126,7 +129,16 @@ func runEntitySync(ctx workflow.Context, in SyncInput, self func(workflow.Contex
 		if len(pending) == 0 && !resync && !refresh {
 			return nil
 		}
-		if round >= maxRoundsPerRun {
+		if round >= maxRoundsPerRun || bounded && historyFull(ctx) {
+			if bounded {
+				// Every signal delivered so far is in pending (drained
+				// above, in this workflow task): none is lost with the run.
+				carried, owed, err := boundCarried(ctx, dbCtx, signals, pending)
+				if err != nil {
+					return err
+				}
+				pending, refresh = carried, refresh || owed
+			}
 			in.Pending, in.Resync, in.Refresh = pending, resync, refresh
 			return workflow.NewContinueAsNewError(ctx, self, in)
 		}
@@ -141,7 +153,21 @@ func runEntitySync(ctx workflow.Context, in SyncInput, self func(workflow.Contex
 		var res activities.PushResult
 		req := activities.PushRequest{EntityID: in.EntityID, Force: resync}
 		resync, refresh = false, false
-		if err := workflow.ExecuteActivity(icCtx, push, req).Get(ctx, &res); err != nil {
+		if bounded {
+			var out pushOutcome
+			out, err = pushApplying(ctx, icCtx, dbCtx, signals, push, req)
+			res = out.result
+			// Events applied during the push may not be in what it wrote.
+			refresh = out.changedMeanwhile
+			if err == nil && out.abandoned {
+				// The history filled up first: the next run pushes again.
+				resync, refresh = req.Force, true
+				continue
+			}
+		} else {
+			err = workflow.ExecuteActivity(icCtx, push, req).Get(ctx, &res)
+		}
+		if err != nil {
 			logger.Error(fmt.Sprintf("Failed to sync %s %s to Intercom: %v", kind, in.EntityID, err))
 			// The database stays the source of truth: record whatever is
 			// queued before failing, so no event is lost with this run.
