@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -144,7 +145,7 @@ const ReadyTimeout = 2 * time.Second
 // code still follows Checks alone. The checks run concurrently, so a
 // dependency that hangs cannot use up Temporal's budget.
 func (rt Routes) ready(w http.ResponseWriter, r *http.Request) {
-	verbose := r.URL.Query().Get("verbose") != "" && r.URL.Query().Get("verbose") != "0"
+	verbose, _ := strconv.ParseBool(r.URL.Query().Get("verbose")) // 1 or true
 	checks := rt.Checks
 	if verbose {
 		checks = append(slices.Clone(rt.Checks), rt.Dependencies...)
