@@ -90,7 +90,8 @@ func TestProductionWiringHasEveryDependency(t *testing.T) {
 		{"POST", "/api/intercom/webhook", http.StatusUnauthorized}, // unsigned, secret set
 		{"POST", "/api/intercom/lookup-email", http.StatusUnauthorized},
 		{"GET", "/healthz", http.StatusOK},
-		{"GET", "/readyz", http.StatusOK}, // every check answers: Postgres, MariaDB, positions, Temporal
+		{"GET", "/readyz", http.StatusOK},           // Temporal answers
+		{"GET", "/readyz?verbose=1", http.StatusOK}, // and reports Postgres, MariaDB, positions
 		{"GET", "/metrics", http.StatusOK},
 	} {
 		rec := httptest.NewRecorder()

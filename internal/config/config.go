@@ -18,6 +18,10 @@ import (
 // environment variable.
 type Config struct {
 	HTTPAddr string // HTTP_ADDR
+	// InternalHTTPAddr, if set, moves the lookup and /metrics off
+	// HTTP_ADDR onto this listener (INTERNAL_HTTP_ADDR); unset, HTTP_ADDR
+	// serves everything.
+	InternalHTTPAddr string
 	// HTTP server limits (HTTP_READ_HEADER_TIMEOUT, HTTP_READ_TIMEOUT,
 	// HTTP_WRITE_TIMEOUT, HTTP_IDLE_TIMEOUT, HTTP_MAX_HEADER_BYTES,
 	// HTTP_MAX_IN_FLIGHT).
@@ -50,6 +54,10 @@ type Config struct {
 	// X-Hub-Signature.
 	IntercomWebhookSecret string // INTERCOM_WEBHOOK_SECRET
 	LookupAPIToken        string // LOOKUP_API_TOKEN
+	// Lookups per minute and burst for one token, per API process
+	// (LOOKUP_RATE_LIMIT_PER_MINUTE, LOOKUP_RATE_LIMIT_BURST).
+	LookupRateLimitPerMinute int
+	LookupRateLimitBurst     int
 	// MemberTypes is MEMBER_TYPE_MAP, parsed: status and membertypeid to
 	// the member_type written to Intercom.
 	MemberTypes members.TypeMap
@@ -70,6 +78,7 @@ type Config struct {
 // the single list the README table and the manifest test are checked against.
 var Keys = []Key{
 	{"http_addr", "HTTP_ADDR", ":8080", "address the HTTP API listens on"},
+	{"internal_http_addr", "INTERNAL_HTTP_ADDR", "", "if set, the lookup and /metrics are served here and no longer on HTTP_ADDR, which keeps the webhooks and the probes (unset: everything on HTTP_ADDR)"},
 	{"http_read_header_timeout", "HTTP_READ_HEADER_TIMEOUT", "10s", "time a client has to send the request headers"},
 	{"http_read_timeout", "HTTP_READ_TIMEOUT", "30s", "time a client has to send the whole request, body included (a trickling body is cut off)"},
 	{"http_write_timeout", "HTTP_WRITE_TIMEOUT", "30s", "time from the end of the request headers to the end of the answer; keep it above the handlers' 5 s Temporal budget"},
@@ -91,6 +100,8 @@ var Keys = []Key{
 	{"positions_database_url", "POSITIONS_DATABASE_URL", "", "Postgres URL of member_positions (default DATABASE_URL)"},
 	{"intercom_webhook_secret", "INTERCOM_WEBHOOK_SECRET", "", "Intercom app client secret that signs X-Hub-Signature (unset: POST /api/intercom/webhook answers 503)"},
 	{"lookup_api_token", "LOOKUP_API_TOKEN", "", "bearer token of POST /api/intercom/lookup-email (unset: the endpoint answers 503)"},
+	{"lookup_rate_limit_per_minute", "LOOKUP_RATE_LIMIT_PER_MINUTE", "120", "lookups per minute one token may make, per API process; over it: 429 with Retry-After"},
+	{"lookup_rate_limit_burst", "LOOKUP_RATE_LIMIT_BURST", "20", "lookups one token may make at once above the per-minute rate"},
 	{"member_type_map", "MEMBER_TYPE_MAP", members.DefaultTypeMap, "member_type by status and membertypeid: STATUS:TYPEID=LABEL or STATUS:*=LABEL, comma-separated"},
 	{"resync_tag", "RESYNC_TAG", "mynatca-sync", "conversation tag with which support agents ask for a re-sync of the member (matched case-insensitively)"},
 	{"intercom_admin_id", "INTERCOM_ADMIN_ID", "", "Intercom admin that removes the re-sync tag (default: the access token's admin, from GET /me)"},
@@ -155,6 +166,7 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 	}
 	c := Config{
 		HTTPAddr:                   v.GetString("http_addr"),
+		InternalHTTPAddr:           strings.TrimSpace(v.GetString("internal_http_addr")),
 		HTTPReadHeaderTimeout:      v.GetDuration("http_read_header_timeout"),
 		HTTPReadTimeout:            v.GetDuration("http_read_timeout"),
 		HTTPWriteTimeout:           v.GetDuration("http_write_timeout"),
@@ -176,6 +188,8 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 		PositionsDatabaseURL:       v.GetString("positions_database_url"),
 		IntercomWebhookSecret:      v.GetString("intercom_webhook_secret"),
 		LookupAPIToken:             v.GetString("lookup_api_token"),
+		LookupRateLimitPerMinute:   v.GetInt("lookup_rate_limit_per_minute"),
+		LookupRateLimitBurst:       v.GetInt("lookup_rate_limit_burst"),
 		ResyncTag:                  strings.TrimSpace(v.GetString("resync_tag")),
 		IntercomAdminID:            strings.TrimSpace(v.GetString("intercom_admin_id")),
 		MetricsAddr:                v.GetString("metrics_addr"),
@@ -216,6 +230,13 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 	}
 	if c.HTTPMaxHeaderBytes <= 0 {
 		return c, errors.New("HTTP_MAX_HEADER_BYTES must be a positive number")
+	}
+	if c.LookupRateLimitPerMinute <= 0 || c.LookupRateLimitBurst <= 0 {
+		// Zero would refuse every lookup; no limit is not on offer.
+		return c, errors.New("LOOKUP_RATE_LIMIT_PER_MINUTE and LOOKUP_RATE_LIMIT_BURST must be positive numbers")
+	}
+	if c.InternalHTTPAddr != "" && c.InternalHTTPAddr == c.HTTPAddr {
+		return c, errors.New("INTERNAL_HTTP_ADDR must differ from HTTP_ADDR (unset it to serve everything on HTTP_ADDR)")
 	}
 	if c.HTTPMaxInFlight <= 0 {
 		return c, errors.New("HTTP_MAX_IN_FLIGHT must be a positive number")

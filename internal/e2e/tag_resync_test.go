@@ -154,7 +154,7 @@ func (s *stack) assertAdaSynced() emulator.Contact {
 	}
 	c := live[0]
 	want := map[string]any{"member_number": "100001", "member_type": "Member", "region": "R1", "facility": "F101",
-		"positions": "Area Representative, Facility President"}
+		"positions": "Area Representative, Facility President", "member_verified": true}
 	for k, v := range want {
 		if c.CustomAttributes[k] != v {
 			s.t.Errorf("custom_attributes.%s = %#v, want %#v", k, c.CustomAttributes[k], v)
