@@ -33,7 +33,10 @@ type Routes struct {
 	Clerk    http.Handler
 	Intercom http.Handler // POST /api/intercom/webhook
 	Lookup   http.Handler // POST /api/intercom/lookup-email
-	Checks   []Check
+	// Codec serves POST /codec/encode and /codec/decode (and their CORS
+	// preflight); nil when no payload keys are configured.
+	Codec  http.Handler
+	Checks []Check
 	// Metrics, if set, serves GET /metrics; Middleware wraps every route
 	// (timing, webhook counters).
 	Metrics    http.Handler
@@ -55,6 +58,9 @@ func (rt Routes) Router() *mux.Router {
 	}
 	if rt.Lookup != nil {
 		r.Handle("/api/intercom/lookup-email", rt.Lookup).Methods(http.MethodPost)
+	}
+	if rt.Codec != nil {
+		r.Handle("/codec/{operation:encode|decode}", rt.Codec).Methods(http.MethodPost, http.MethodOptions)
 	}
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

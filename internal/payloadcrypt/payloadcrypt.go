@@ -132,19 +132,11 @@ func New(keys []Key) (*Codec, error) {
 // EncryptionKeyID is the id of the key new payloads are encrypted with.
 func (c *Codec) EncryptionKeyID() string { return c.encryptWith }
 
-// DataConverter is Temporal's default data converter with the codec of
-// keys around it; with no keys, the default data converter itself (so a
-// deployment turns encryption on by setting the keys, and the histories
-// written before still decode).
-func DataConverter(keys []Key) (converter.DataConverter, error) {
-	if len(keys) == 0 {
-		return converter.GetDefaultDataConverter(), nil
-	}
-	c, err := New(keys)
-	if err != nil {
-		return nil, err
-	}
-	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c), nil
+// DataConverter is Temporal's default data converter with the codec
+// around it: what the client and the workers use. Payloads written before
+// encryption was turned on still decode (Decode passes them through).
+func (c *Codec) DataConverter() converter.DataConverter {
+	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
 }
 
 // Encode encrypts each payload whole (data and metadata, so not even its
