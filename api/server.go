@@ -50,6 +50,9 @@ type Routes struct {
 	// do not decide readiness (the databases the lookup and the workers
 	// read).
 	Dependencies []Check
+	// Codec serves POST /codec/encode and /codec/decode (and their CORS
+	// preflight; internal); nil when no payload keys are configured.
+	Codec http.Handler
 	// Metrics, if set, serves GET /metrics (internal); Middleware wraps
 	// every route (timing, webhook counters).
 	Metrics    http.Handler
@@ -106,6 +109,9 @@ func (rt Routes) addInternal(r *mux.Router) {
 	}
 	if rt.Metrics != nil {
 		r.Handle("/metrics", rt.Metrics).Methods(http.MethodGet)
+	}
+	if rt.Codec != nil {
+		r.Handle("/codec/{operation:encode|decode}", rt.Codec).Methods(http.MethodPost, http.MethodOptions)
 	}
 }
 

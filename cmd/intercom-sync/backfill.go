@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
 
+	"github.com/intercom-sync/intercom-sync/internal/app"
 	"github.com/intercom-sync/intercom-sync/internal/config"
-	"github.com/intercom-sync/intercom-sync/internal/logging"
 	"github.com/intercom-sync/intercom-sync/workflows"
 )
 
@@ -63,8 +63,11 @@ func cmdBackfill(ctx context.Context, args []string) error {
 	log := logrus.New()
 	log.SetLevel(logrus.WarnLevel)
 	log.SetOutput(os.Stderr)
-	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: logging.NewTemporal(log)})
+	opts, err := app.TemporalClientOptions(cfg, log) // the service's data converter: payloads encrypted alike
+	if err != nil {
+		return err
+	}
+	tc, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 	}

@@ -78,8 +78,11 @@ func cmdMigrate(ctx context.Context, args []string) error {
 
 	// The workflows set custom search attributes; a namespace without them
 	// would refuse the starts.
-	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: logging.NewTemporal(log)})
+	opts, err := app.TemporalClientOptions(cfg, log) // the service's data converter: payloads encrypted alike
+	if err != nil {
+		return err
+	}
+	tc, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 	}

@@ -49,6 +49,15 @@ const apiDrain = 15
 var secretEnv = []string{
 	"DATABASE_URL", "POSITIONS_DATABASE_URL", "MEMBERS_MYSQL_DSN",
 	"INTERCOM_ACCESS_TOKEN", "INTERCOM_WEBHOOK_SECRET", "CLERK_WEBHOOK_SECRET", "LOOKUP_API_TOKEN",
+	"PAYLOAD_ENCRYPTION_KEYS", "CODEC_AUTH_TOKEN",
+}
+
+// encryptingWorkloads write Temporal payloads, so under
+// ENVIRONMENT_NAME=production (which refuses to start without
+// PAYLOAD_ENCRYPTION_KEYS) they must get the keys from a required
+// secretKeyRef (config.CheckPlaceholders).
+var encryptingWorkloads = []struct{ name, container string }{
+	{"intercom-sync-api", "api"}, {"intercom-sync-worker", "worker"},
 }
 
 // workloads are the containers the binary runs as, with the subcommand
@@ -406,6 +415,23 @@ func checkRendered(t *testing.T, dir string, objs []*resource) {
 		t.Errorf("%s: ENVIRONMENT_NAME = %q, want %q (unset, the binary would run as %s)",
 			display(filepath.Join(dir, "kustomization.yaml")), got, want, config.DevelopmentEnvironment)
 	}
+	// (6) production encrypts the payloads: the keys come from the Secret,
+	// and not optionally (setEnv leaves optional references out).
+	if cm := find(objs, "ConfigMap", "intercom-sync"); cm != nil {
+		if env, _ := get(cm.obj, "data", "ENVIRONMENT_NAME").(string); (config.Config{EnvironmentName: env}).Production() {
+			for _, w := range encryptingWorkloads {
+				r := find(objs, "Deployment", w.name)
+				c := container(r, w.container)
+				if c == nil {
+					continue // reported above
+				}
+				if !setEnv(t, objs, r, c)["PAYLOAD_ENCRYPTION_KEYS"] || !fromSecret(c, "PAYLOAD_ENCRYPTION_KEYS") {
+					t.Errorf("%s: %s runs with ENVIRONMENT_NAME=production but does not get PAYLOAD_ENCRYPTION_KEYS from a required secretKeyRef; it would refuse to start",
+						display(dir), w.name)
+				}
+			}
+		}
+	}
 	if strings.HasPrefix(dir, "overlays/") {
 		for _, r := range objs {
 			for _, c := range containers(r) {
@@ -415,6 +441,19 @@ func checkRendered(t *testing.T, dir string, objs []*resource) {
 			}
 		}
 	}
+}
+
+// fromSecret reports whether the container's env entry name reads a key
+// of the Secret intercom-sync.
+func fromSecret(c map[string]any, name string) bool {
+	for _, e := range list(c, "env") {
+		m := e.(map[string]any)
+		if str(m, "name") == name {
+			ref, _ := get(m, "valueFrom", "secretKeyRef").(map[string]any)
+			return ref != nil && ref["name"] == "intercom-sync"
+		}
+	}
+	return false
 }
 
 // setEnv returns the names a container gets: env entries (a secretKeyRef
@@ -652,8 +691,10 @@ func TestSettingsCoverage(t *testing.T) {
 	// RESYNC_TAG: agents are trained on the default tag; INTERCOM_ADMIN_ID:
 	// unset, the access token's own admin (GET /me) removes the tag.
 	// HTTP_*: the binary's defaults are the documented production limits
-	// (README, "Configuration").
-	defaulted := map[string]bool{"INTERCOM_TASK_QUEUE": true, "MEMBER_TYPE_MAP": true, "RESYNC_TAG": true, "INTERCOM_ADMIN_ID": true,
+	// (README, "Configuration"). CODEC_CORS_ORIGINS: the default is the
+	// Temporal UI reached through `kubectl port-forward` on its usual
+	// port (localhost:8233); an operator adds the UI's own host.
+	defaulted := map[string]bool{"CODEC_CORS_ORIGINS": true, "INTERCOM_TASK_QUEUE": true, "MEMBER_TYPE_MAP": true, "RESYNC_TAG": true, "INTERCOM_ADMIN_ID": true,
 		"HTTP_READ_HEADER_TIMEOUT": true, "HTTP_READ_TIMEOUT": true, "HTTP_WRITE_TIMEOUT": true, "HTTP_IDLE_TIMEOUT": true,
 		"HTTP_MAX_HEADER_BYTES": true, "HTTP_MAX_IN_FLIGHT": true}
 	var missing []string

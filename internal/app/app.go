@@ -23,6 +23,7 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/logging"
 	"github.com/intercom-sync/intercom-sync/internal/members"
 	"github.com/intercom-sync/intercom-sync/internal/metrics"
+	"github.com/intercom-sync/intercom-sync/internal/payloadcrypt"
 	"github.com/intercom-sync/intercom-sync/internal/positions"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 	"github.com/intercom-sync/intercom-sync/worker"
@@ -64,6 +65,9 @@ type App struct {
 	Intercom   *intercom.Client
 	Activities *activities.Activities
 
+	// codec encrypts the Temporal payloads (nil: PAYLOAD_ENCRYPTION_KEYS
+	// is empty, payloads are stored in the clear).
+	codec  *payloadcrypt.Codec
 	parts  Parts
 	opts   Options
 	closes []func()
@@ -81,6 +85,11 @@ func New(ctx context.Context, cfg config.Config, log *logrus.Logger, parts Parts
 		return nil, err
 	}
 	a := &App{Config: cfg, Log: log, Metrics: metrics.New(), parts: parts, opts: opts}
+	if len(cfg.PayloadKeys) > 0 {
+		if a.codec, err = payloadcrypt.New(cfg.PayloadKeys); err != nil {
+			return nil, fmt.Errorf("PAYLOAD_ENCRYPTION_KEYS: %w", err)
+		}
+	}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -142,16 +151,42 @@ func required(parts Parts) []string {
 }
 
 func (a *App) temporalClient() (client.Client, error) {
-	opts := client.Options{
-		HostPort:       a.Config.TemporalAddress,
-		Namespace:      a.Config.TemporalNamespace,
-		Logger:         logging.NewTemporal(a.Log),
-		MetricsHandler: a.Metrics.Temporal(),
-	}
+	opts := clientOptions(a.Config, a.Log, a.codec)
+	opts.MetricsHandler = a.Metrics.Temporal()
 	if a.opts.Temporal != nil {
+		// The new client keeps these options, the data converter
+		// included: only the connection is shared.
 		return client.NewClientFromExisting(a.opts.Temporal, opts)
 	}
 	return client.NewLazyClient(opts)
+}
+
+// TemporalClientOptions are the options of every Temporal client the
+// binary builds (the service's, and the backfill and migrate commands'):
+// the address, the namespace and the data converter that encrypts
+// payloads with PAYLOAD_ENCRYPTION_KEYS. A client built without it would
+// write readable payloads, or fail to read the encrypted ones.
+func TemporalClientOptions(cfg config.Config, log *logrus.Logger) (client.Options, error) {
+	var codec *payloadcrypt.Codec
+	if len(cfg.PayloadKeys) > 0 {
+		var err error
+		if codec, err = payloadcrypt.New(cfg.PayloadKeys); err != nil {
+			return client.Options{}, fmt.Errorf("PAYLOAD_ENCRYPTION_KEYS: %w", err)
+		}
+	}
+	return clientOptions(cfg, log, codec), nil
+}
+
+func clientOptions(cfg config.Config, log *logrus.Logger, codec *payloadcrypt.Codec) client.Options {
+	opts := client.Options{
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.TemporalNamespace,
+		Logger:    logging.NewTemporal(log),
+	}
+	if codec != nil {
+		opts.DataConverter = codec.DataConverter()
+	}
+	return opts
 }
 
 // Close closes what New opened, in reverse order.
@@ -214,8 +249,16 @@ func (a *App) routes() (api.Routes, error) {
 	if cfg.LookupAPIToken == "" {
 		log.Warn("LOOKUP_API_TOKEN is not set: POST /api/intercom/lookup-email answers 503 until it is")
 	}
+	var codec http.Handler // the codec server exists where payloads are encrypted
+	if a.codec != nil {
+		codec = api.NewCodecHandler(cfg.CodecAuthToken, a.codec, cfg.CodecCORSOrigins, log)
+		if cfg.CodecAuthToken == "" {
+			log.Warn("CODEC_AUTH_TOKEN is not set: POST /codec/encode and /codec/decode answer 503 until it is")
+		}
+	}
 	return api.Routes{
 		Clerk:       clerkHandler,
+		Codec:       codec,
 		Intercom:    intercomHandler,
 		Lookup:      lookup,
 		Metrics:     a.Metrics.Handler(),

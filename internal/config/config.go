@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/intercom-sync/intercom-sync/internal/members"
+	"github.com/intercom-sync/intercom-sync/internal/payloadcrypt"
 )
 
 // Config is every setting the binary reads. Field comments name the
@@ -68,6 +69,15 @@ type Config struct {
 	// tag; empty means the access token's own admin (GET /me).
 	IntercomAdminID string // INTERCOM_ADMIN_ID
 
+	// PayloadKeys is PAYLOAD_ENCRYPTION_KEYS, parsed: the first encrypts
+	// every Temporal payload, all decrypt (internal/payloadcrypt). None:
+	// payloads are stored in the clear (refused in production).
+	PayloadKeys []payloadcrypt.Key
+	// CodecAuthToken is the bearer token of the codec server (/codec).
+	CodecAuthToken string // CODEC_AUTH_TOKEN
+	// CodecCORSOrigins are the Temporal UI origins allowed to call /codec.
+	CodecCORSOrigins []string // CODEC_CORS_ORIGINS
+
 	MetricsAddr string // METRICS_ADDR (worker-only processes; the API serves /metrics itself)
 
 	LogLevel  string // LOG_LEVEL
@@ -105,6 +115,9 @@ var Keys = []Key{
 	{"member_type_map", "MEMBER_TYPE_MAP", members.DefaultTypeMap, "member_type by status and membertypeid: STATUS:TYPEID=LABEL or STATUS:*=LABEL, comma-separated"},
 	{"resync_tag", "RESYNC_TAG", "mynatca-sync", "conversation tag with which support agents ask for a re-sync of the member (matched case-insensitively)"},
 	{"intercom_admin_id", "INTERCOM_ADMIN_ID", "", "Intercom admin that removes the re-sync tag (default: the access token's admin, from GET /me)"},
+	{"payload_encryption_keys", "PAYLOAD_ENCRYPTION_KEYS", "", "AES-256 keys of the Temporal payloads, id:base64-of-32-bytes,…: the first encrypts, all decrypt (required in production)"},
+	{"codec_auth_token", "CODEC_AUTH_TOKEN", "", "bearer token of POST /codec/encode and /codec/decode, the codec server of the Temporal UI and CLI (unset: /codec answers 503)"},
+	{"codec_cors_origins", "CODEC_CORS_ORIGINS", DefaultCodecCORSOrigins, "comma-separated origins (scheme://host:port) of the Temporal UI allowed to call /codec"},
 	{"metrics_addr", "METRICS_ADDR", ":9090", "where a worker-only process serves /metrics and /healthz"},
 	{"log_level", "LOG_LEVEL", "info", "debug, info, warn, error"},
 	{"log_format", "LOG_FORMAT", "json", "json or text"},
@@ -192,6 +205,8 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 		LookupRateLimitBurst:       v.GetInt("lookup_rate_limit_burst"),
 		ResyncTag:                  strings.TrimSpace(v.GetString("resync_tag")),
 		IntercomAdminID:            strings.TrimSpace(v.GetString("intercom_admin_id")),
+		CodecAuthToken:             v.GetString("codec_auth_token"),
+		CodecCORSOrigins:           splitList(v.GetString("codec_cors_origins")),
 		MetricsAddr:                v.GetString("metrics_addr"),
 		LogLevel:                   v.GetString("log_level"),
 		LogFormat:                  v.GetString("log_format"),
@@ -202,6 +217,12 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 	if c.PositionsDatabaseURL == "" {
 		c.PositionsDatabaseURL = c.DatabaseURL
 	}
+	keys, err := payloadcrypt.ParseKeys(v.GetString("payload_encryption_keys"))
+	if err != nil {
+		// The error names an id or a position, never key material.
+		return c, fmt.Errorf("PAYLOAD_ENCRYPTION_KEYS: %w", err)
+	}
+	c.PayloadKeys = keys
 	types, err := members.ParseTypeMap(v.GetString("member_type_map"))
 	if err != nil {
 		return c, fmt.Errorf("MEMBER_TYPE_MAP: %w", err)
@@ -242,6 +263,21 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 		return c, errors.New("HTTP_MAX_IN_FLIGHT must be a positive number")
 	}
 	return c, nil
+}
+
+// DefaultCodecCORSOrigins are the origins of the local Temporal UI
+// (`temporal server start-dev`).
+const DefaultCodecCORSOrigins = "http://127.0.0.1:8233,http://localhost:8233"
+
+// splitList reads a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // Development reports whether ENVIRONMENT_NAME is "development" (local
@@ -286,15 +322,20 @@ func (c Config) secrets() [][2]string {
 		{"CLERK_WEBHOOK_SECRET", c.ClerkWebhookSecret},
 		{"INTERCOM_WEBHOOK_SECRET", c.IntercomWebhookSecret},
 		{"LOOKUP_API_TOKEN", c.LookupAPIToken},
+		{"CODEC_AUTH_TOKEN", c.CodecAuthToken},
 	}
 }
 
 // CheckPlaceholders refuses, when ENVIRONMENT_NAME is production, any
-// credential that contains CHANGE-ME or is one of the DevSecrets. The
-// error names the settings, never their values.
+// credential that contains CHANGE-ME or is one of the DevSecrets, and a
+// start without PAYLOAD_ENCRYPTION_KEYS (members' emails would be stored
+// readable in Temporal). The error names the settings, never their values.
 func (c Config) CheckPlaceholders() error {
 	if !c.Production() {
 		return nil
+	}
+	if len(c.PayloadKeys) == 0 {
+		return errors.New("ENVIRONMENT_NAME=production requires PAYLOAD_ENCRYPTION_KEYS: Temporal payloads hold members' emails and must be encrypted")
 	}
 	dev := map[string]bool{}
 	for _, v := range DevSecrets {
