@@ -66,7 +66,7 @@ type pushOutcome struct {
 // (WaitForCancellation: a cancelled run's push never overlaps the next
 // run's), still applying events.
 func pushApplying(ctx, icCtx, dbCtx workflow.Context, signals workflow.ReceiveChannel,
-	push pushActivity, req activities.PushRequest) (pushOutcome, error) {
+	push pushActivity, req activities.PushRequest, tally *SyncResult) (pushOutcome, error) {
 	var out pushOutcome
 	pushCtx, cancel := workflow.WithCancel(workflow.WithWaitForCancellation(icCtx, true))
 	future := workflow.ExecuteActivity(pushCtx, push, req)
@@ -83,7 +83,7 @@ func pushApplying(ctx, icCtx, dbCtx workflow.Context, signals workflow.ReceiveCh
 	for !done {
 		sel.Select(ctx)
 		if arrived = drain(signals, arrived); len(arrived) > 0 {
-			changed, err := applyEvents(ctx, dbCtx, arrived)
+			changed, err := applyEvents(ctx, dbCtx, arrived, tally)
 			arrived = nil
 			out.changedMeanwhile = out.changedMeanwhile || changed
 			if err != nil {
@@ -109,9 +109,9 @@ func pushApplying(ctx, icCtx, dbCtx workflow.Context, signals workflow.ReceiveCh
 // applied here (with any signalled meanwhile) and owed reports whether
 // that changed the database, i.e. the next run owes a push.
 func boundCarried(ctx, dbCtx workflow.Context, signals workflow.ReceiveChannel,
-	pending []clerk.Delivery) (carried []clerk.Delivery, owed bool, err error) {
+	pending []clerk.Delivery, tally *SyncResult) (carried []clerk.Delivery, owed bool, err error) {
 	for carriedSize(pending) > maxCarriedBytes {
-		changed, err := applyEvents(ctx, dbCtx, pending)
+		changed, err := applyEvents(ctx, dbCtx, pending, tally)
 		if err != nil {
 			return nil, owed, err
 		}

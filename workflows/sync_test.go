@@ -22,6 +22,15 @@ import (
 var a *activities.Activities
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	env := newEnvWithoutSyncState(t)
+	// A run that pushed nothing reads its Intercom id from the sync state:
+	// none recorded.
+	env.OnActivity(a.SyncedIntercomID, mock.Anything, mock.Anything, mock.Anything).Return("", nil).Maybe()
+	return env
+}
+
+// newEnvWithoutSyncState leaves SyncedIntercomID for the test to mock.
+func newEnvWithoutSyncState(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	worker.Register(env, a)

@@ -72,6 +72,10 @@ type TagResyncResult struct {
 //  6. remove the tag — last, so on any failure before it the tag stays
 //     and the agent can retry; the failure says which step failed and why.
 func TagResync(ctx workflow.Context, in TagResyncInput) (TagResyncResult, error) {
+	if err := label(ctx, "Re-sync the member of Intercom conversation "+in.ConversationID,
+		keyword{searchattr.SyncKind, "tag-resync"}); err != nil {
+		return TagResyncResult{ConversationID: in.ConversationID}, err
+	}
 	logger := workflow.GetLogger(ctx)
 	dbCtx := workflow.WithLocalActivityOptions(ctx, databaseActivityOptions())
 	icCtx := workflow.WithActivityOptions(ctx, intercomActivityOptions(ctx, in.IntercomTaskQueue))

@@ -133,10 +133,18 @@ func TestTagResyncFoldsDuplicatesThenRemovesTheTag(t *testing.T) {
 			order = append(order, "untag")
 			return activities.TagRemoved, nil
 		}).Once()
-	var contactAttr string
+	// Two upserts: the run labels itself (started without attributes, as
+	// by the CLI), then records the contact it re-synced.
+	var contactAttr, kindAttr string
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
-		contactAttr, _ = args.Get(0).(temporal.SearchAttributes).GetKeyword(searchattr.IntercomContactID)
-	}).Once()
+		attrs := args.Get(0).(temporal.SearchAttributes)
+		if v, ok := attrs.GetKeyword(searchattr.IntercomContactID); ok {
+			contactAttr = v
+		}
+		if v, ok := attrs.GetKeyword(searchattr.SyncKind); ok {
+			kindAttr = v
+		}
+	}).Twice()
 
 	env.ExecuteWorkflow(workflows.TagResync, resyncIn)
 	res := resyncResult(t, env)
@@ -153,6 +161,9 @@ func TestTagResyncFoldsDuplicatesThenRemovesTheTag(t *testing.T) {
 		if queue != "q-intercom" {
 			t.Fatalf("an Intercom step ran on %q", queue)
 		}
+	}
+	if kindAttr != "tag-resync" {
+		t.Fatalf("SyncKind = %q, want the run to label itself tag-resync", kindAttr)
 	}
 	if contactAttr != "user_new" {
 		t.Fatalf("IntercomContactID = %q", contactAttr)

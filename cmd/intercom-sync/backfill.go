@@ -74,11 +74,8 @@ func cmdBackfill(ctx context.Context, args []string) error {
 	defer tc.Close()
 	start := time.Now()
 	id := workflows.BackfillWorkflowID(idEnv, start)
-	summary := "Backfill of " + idEnv
-	if in.DryRun {
-		summary += " (dry run)"
-	}
-	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: cfg.TaskQueue, StaticSummary: summary},
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: cfg.TaskQueue,
+		StaticSummary: workflows.BackfillSummary(idEnv, in.DryRun)},
 		workflows.BackfillWorkflow, in)
 	if err != nil {
 		return fmt.Errorf("start backfill: %w", err)
