@@ -53,12 +53,16 @@ backfill: build ## start a backfill and follow it (ENVIRONMENT_NAME=staging, ARG
 	@if [ -f "$(BACKFILL_ENV_FILE)" ]; then source "$(BACKFILL_ENV_FILE)"; fi; \
 	bin/intercom-sync backfill --wait $(if $(ENVIRONMENT_NAME),--env $(ENVIRONMENT_NAME)) $(ARGS)
 
-stack-down: ## stop the run and test stacks (data is kept)
-	bash deploy/local/stack.sh down run
-	bash deploy/local/stack.sh down test
+STACKS := run test check
 
-clean: stack-down ## stop the stacks and delete their data (.dev); bin/ is kept
-	rm -rf .dev
+stack-down: ## stop every process of the local stacks, make run's service and emulator included (data is kept)
+	@rc=0; for s in $(STACKS); do bash deploy/local/stack.sh down $$s || rc=1; done; \
+	echo '==> data kept in .dev (make clean deletes it)'; exit $$rc
+
+clean: ## stop the stacks, then delete their data (.dev); bin/ is kept
+	@rc=0; for s in $(STACKS); do bash deploy/local/stack.sh down $$s || rc=1; done; \
+	if ((rc != 0)); then echo 'error: a process did not stop; .dev kept' >&2; exit 1; fi; \
+	rm -rf .dev; echo '==> deleted .dev (bin/ kept)'
 
 fmt: ## gofmt -s -w the tree
 	gofmt -s -w .

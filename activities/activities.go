@@ -128,7 +128,9 @@ const (
 // classify turns an Intercom error into what Temporal should do with it:
 // 429 → retry no sooner than the window reset; 5xx, timeouts and network
 // errors → retry with the policy's backoff; other 4xx → fail now with
-// Intercom's message.
+// Intercom's message. The message is the whole error, with no cause
+// attached: a cause would show it again in the UI, as a Go error
+// ("wrapError, retryable: true") beside the real retry decision.
 func classify(err error) error {
 	if err == nil {
 		return nil
@@ -144,13 +146,13 @@ func classify(err error) error {
 			delay = time.Second
 		}
 		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeRateLimited,
-			temporal.ApplicationErrorOptions{NextRetryDelay: delay, Cause: err})
+			temporal.ApplicationErrorOptions{NextRetryDelay: delay})
 	case intercom.KindServer:
-		return temporal.NewApplicationErrorWithCause(err.Error(), ErrTypeServer, err)
+		return temporal.NewApplicationError(err.Error(), ErrTypeServer)
 	case intercom.KindAuth:
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeAuth, err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeAuth, nil)
 	default:
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeClient, err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeClient, nil)
 	}
 }
 

@@ -24,6 +24,9 @@ var customAttributes = map[string][]attributeSpec{
 		{Name: "region", DataType: "string", Description: "Member's region (RNAV for retired members)"},
 		{Name: "facility", DataType: "string", Description: "Member's facility (RNAV for retired members)"},
 		{Name: "positions", DataType: "string", Description: "Member's positions, comma-separated"},
+		// false on a lead: its email was typed by a visitor, so the
+		// member fields say who it claims to be, not who it is.
+		{Name: "member_verified", DataType: "boolean", Description: "true: a user, whose email the member signed up with; false: a lead matched by a typed email (no phone written)"},
 	},
 	// The organization's creation time is not one of them: it goes to the
 	// standard remote_created_at (company created_at is a standard,

@@ -67,7 +67,16 @@ const RNAV = "RNAV"
 // member database: fetch the contact; stop if it already has a
 // member_number or has no email; look the member up by email; read their
 // positions; write member_number, member_type, region, facility,
-// positions and the phone (E.164, left out when it cannot be parsed).
+// positions and member_verified, and for a user the phone (E.164, left
+// out when it cannot be parsed).
+//
+// A user's email is the one the member signed up with in Clerk (this
+// service created the user); a lead's is whatever a Messenger visitor
+// typed, anyone's. So a lead gets the member fields agents need to help
+// (who this claims to be) with member_verified false, and never the
+// member's phone: typing a member's email must not put their phone
+// number in front of whoever answers the conversation. A user gets
+// member_verified true and the phone.
 //
 // A second run finds the member_number the first one wrote and changes
 // nothing. Intercom errors follow classify(); member and positions database
@@ -132,7 +141,7 @@ func (a *Activities) enrichContact(ctx context.Context, contactID string) (Enric
 	if err != nil {
 		return res, fmt.Errorf("positions of member %s: %w", m.Number, err)
 	}
-	fields := a.memberFields(m, positions)
+	fields := a.memberFields(m, positions, c.Role == "user")
 	err = a.withAttributes(ctx, "contact", fields, func(fields intercom.Fields) error {
 		_, err := a.Intercom.UpdateContact(ctx, contactID, fields)
 		return err
@@ -148,22 +157,25 @@ func (a *Activities) enrichContact(ctx context.Context, contactID string) (Enric
 	return res, nil
 }
 
-// memberFields is what the enrichment writes to a contact.
-func (a *Activities) memberFields(m members.Member, positions []string) intercom.Fields {
+// memberFields is what the enrichment writes to a contact. verified says
+// the contact's email is the member's own (a user, see EnrichContact):
+// only then is the phone written.
+func (a *Activities) memberFields(m members.Member, positions []string, verified bool) intercom.Fields {
 	region, facility := m.Region, m.Facility
 	if m.Retired() {
 		region, facility = RNAV, RNAV
 	}
 	f := intercom.Fields{
 		"custom_attributes": map[string]any{
-			"member_number": m.Number,
-			"member_type":   a.MemberTypes.MemberType(m.Status, m.TypeID),
-			"region":        region,
-			"facility":      facility,
-			"positions":     strings.Join(positions, ", "),
+			"member_number":   m.Number,
+			"member_type":     a.MemberTypes.MemberType(m.Status, m.TypeID),
+			"region":          region,
+			"facility":        facility,
+			"positions":       strings.Join(positions, ", "),
+			"member_verified": verified,
 		},
 	}
-	if p, ok := phone.E164(m.Phone); ok {
+	if p, ok := phone.E164(m.Phone); ok && verified {
 		f["phone"] = p
 	}
 	return f

@@ -121,15 +121,17 @@ func TestEnrichContactTwice(t *testing.T) {
 	c := f.stored(id)
 	want := map[string]any{
 		"member_number": "100001", "member_type": "Member", "region": "R1", "facility": "F101",
-		"positions": "Area Representative, Facility President",
+		"positions": "Area Representative, Facility President", "member_verified": false,
 	}
 	for k, v := range want {
 		if c.CustomAttributes[k] != v {
 			t.Errorf("custom_attributes.%s = %#v, want %#v", k, c.CustomAttributes[k], v)
 		}
 	}
-	if c.Phone != "+17654657031" {
-		t.Errorf("phone = %q", c.Phone)
+	// A lead: its email was typed by a visitor, so no phone (see
+	// TestEnrichLeadIsUnverified).
+	if c.Phone != "" {
+		t.Errorf("phone = %q, want none on a lead", c.Phone)
 	}
 	if c.Email != "Ada.Lovelace@Example.com" || c.Name != "Ada" || c.Role != "lead" {
 		t.Errorf("fields the enrichment does not own changed: %+v", c)
@@ -330,4 +332,56 @@ func TestClaimNotificationTwice(t *testing.T) {
 	if first, again := claim(other), claim(other); first || again {
 		t.Fatal("a redelivery (another run) was not recognised")
 	}
+}
+
+// A lead whose email matches a member gets the member fields, never the
+// phone, and member_verified false; a user gets the phone and
+// member_verified true. Each run twice: the second changes nothing.
+func TestEnrichLeadIsUnverified(t *testing.T) {
+	f := newEnrichFixture(t)
+	member := map[string]any{"member_number": "100001", "member_type": "Member", "region": "R1", "facility": "F101",
+		"positions": "Area Representative, Facility President"}
+	for _, c := range []struct {
+		name     string
+		contact  emulator.Contact
+		phone    string
+		verified bool
+	}{
+		{"lead", emulator.Contact{Role: "lead", Email: "ada.lovelace@example.com"}, "", false},
+		// The phone the visitor gave stays; the member's is not written.
+		{"lead with its own phone", emulator.Contact{Role: "lead", Email: "ada.lovelace@example.com", Phone: "+13125550100"}, "+13125550100", false},
+		{"user", emulator.Contact{Role: "user", Email: "ada.lovelace@example.com", ExternalID: "user_ada"}, "+17654657031", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id := f.contact(c.contact)
+			f.mustEnrich(id, activities.EnrichEnriched)
+			writes := f.writes()
+			f.mustEnrich(id, activities.EnrichAlreadyEnriched)
+			if f.writes() != writes {
+				t.Fatalf("second run wrote %d times", f.writes()-writes)
+			}
+			got := f.stored(id)
+			for k, v := range member {
+				if got.CustomAttributes[k] != v {
+					t.Errorf("custom_attributes.%s = %#v, want %#v", k, got.CustomAttributes[k], v)
+				}
+			}
+			if v, ok := got.CustomAttributes["member_verified"].(bool); !ok || v != c.verified {
+				t.Errorf("member_verified = %#v, want %v", got.CustomAttributes["member_verified"], c.verified)
+			}
+			if got.Phone != c.phone {
+				t.Errorf("phone = %q, want %q", got.Phone, c.phone)
+			}
+		})
+	}
+	// member_verified is a boolean custom attribute of contacts.
+	for _, a := range f.em.Snapshot().DataAttributes {
+		if a.Custom && a.Model == "contact" && a.Name == "member_verified" {
+			if a.DataType != "boolean" {
+				t.Fatalf("member_verified is %s, want boolean", a.DataType)
+			}
+			return
+		}
+	}
+	t.Fatal("data attribute member_verified was not created")
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/clerksim"
 	"github.com/intercom-sync/intercom-sync/internal/contract"
 	"github.com/intercom-sync/intercom-sync/internal/emulator"
+	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/members"
 	"github.com/intercom-sync/intercom-sync/internal/metrics"
@@ -35,10 +36,11 @@ type fixture struct {
 	em    *emulator.Server
 	emURL string
 	env   *testsuite.TestActivityEnvironment
+	dsn   string // the test's own app database
 }
 
 func newFixture(t *testing.T, emOpts emulator.Options) *fixture {
-	st, _ := testenv.Store(t)
+	st, dsn := testenv.Store(t)
 	emOpts.Token = "tok"
 	em := emulator.New(emOpts)
 	srv := httptest.NewServer(em)
@@ -62,7 +64,7 @@ func newFixture(t *testing.T, emOpts emulator.Options) *fixture {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
-	return &fixture{t: t, acts: acts, em: em, emURL: srv.URL, env: env}
+	return &fixture{t: t, acts: acts, em: em, emURL: srv.URL, env: env, dsn: dsn}
 }
 
 // unplugged stands for a dependency a test does not use: any call to it
@@ -498,5 +500,27 @@ func TestPushUnarchivesTheContactOfALiveUser(t *testing.T) {
 	w := f.writes()
 	if r := f.mustPush(f.acts.PushUser, user.ID); r.Outcome != activities.OutcomeUnchanged || f.writes() != w {
 		t.Fatalf("second push %+v, %d writes", r, f.writes()-w)
+	}
+}
+
+// SyncedIntercomID reads what the last push recorded, and reading it
+// twice changes nothing.
+func TestSyncedIntercomIDTwice(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	ctx := context.Background()
+	if id, err := f.acts.SyncedIntercomID(ctx, entity.Organization, org.ID); err != nil || id != "" {
+		t.Fatalf("before any push: %q, %v", id, err)
+	}
+	f.apply("o1", clerksim.OrgEvent(clerk.OrgCreated, org))
+	pushed := f.mustPush(f.acts.PushOrg, org.ID)
+	w := f.writes()
+	for range 2 {
+		id, err := f.acts.SyncedIntercomID(ctx, entity.Organization, org.ID)
+		if err != nil || id != pushed.IntercomID {
+			t.Fatalf("SyncedIntercomID = %q, %v; want %q", id, err, pushed.IntercomID)
+		}
+	}
+	if f.writes() != w {
+		t.Fatal("a read wrote to Intercom")
 	}
 }

@@ -149,3 +149,14 @@ func (a *Activities) pushDelete(ctx context.Context, kind entity.Kind, entityID,
 	}
 	return res, err
 }
+
+// SyncedIntercomID is the Intercom contact or company an entity's last
+// push wrote ("" if none): a read, for the result of a sync run that had
+// nothing to push.
+func (a *Activities) SyncedIntercomID(ctx context.Context, kind entity.Kind, entityID string) (string, error) {
+	st, err := a.Store.SyncState(ctx, kind, entityID)
+	if err != nil {
+		return "", err
+	}
+	return st.IntercomID, nil
+}

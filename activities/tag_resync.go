@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/members"
@@ -26,13 +27,18 @@ import (
 type ResyncConversation struct {
 	Found        bool   `json:"found"`
 	MemberNumber string `json:"member_number,omitempty"`
+	// InvalidMemberNumber: the attribute is filled in, but not with a
+	// member number (members.ValidNumber). MemberNumber is then empty:
+	// what was typed stays out of the history and the logs.
+	InvalidMemberNumber bool `json:"invalid_member_number,omitempty"`
 }
 
 // ReadResyncConversation fetches the conversation (GET
-// /conversations/{id}) for its member number, when the notification did
-// not carry its custom attributes. A conversation that is gone is
-// Found=false, not an error: asking again will not bring it back. It only
-// reads, so a second run is harmless.
+// /conversations/{id}) for its member number: Intercom's, not what a
+// webhook body claims. A conversation that is gone is Found=false, and a
+// member number that is not one is InvalidMemberNumber (counted in
+// intercom_sync_member_numbers_invalid_total), not errors: asking again
+// will not change them. It only reads, so a second run is harmless.
 func (a *Activities) ReadResyncConversation(ctx context.Context, conversationID string) (ResyncConversation, error) {
 	conv, err := a.Intercom.GetConversation(ctx, conversationID)
 	if intercom.IsNotFound(err) {
@@ -41,7 +47,21 @@ func (a *Activities) ReadResyncConversation(ctx context.Context, conversationID 
 	if err != nil {
 		return ResyncConversation{}, classify(fmt.Errorf("get conversation %s: %w", conversationID, err))
 	}
-	return ResyncConversation{Found: true, MemberNumber: intercom.ConversationMemberNumber(conv.CustomAttributes)}, nil
+	number := intercom.ConversationMemberNumber(conv.CustomAttributes)
+	if number != "" && !members.ValidNumber(number) {
+		a.refuseMemberNumber(conversationID, number)
+		return ResyncConversation{Found: true, InvalidMemberNumber: true}, nil
+	}
+	return ResyncConversation{Found: true, MemberNumber: number}, nil
+}
+
+// refuseMemberNumber counts and logs a member number that is not one; the
+// log says how long it was, never what it was (an agent may have pasted
+// anything, an email or a phone).
+func (a *Activities) refuseMemberNumber(conversationID, number string) {
+	a.Metrics.MemberNumbersInvalid.Inc()
+	a.Log.WithFields(logrus.Fields{"conversation_id": conversationID, "length": len(number)}).
+		Warnf("Refused member number: not 1 to %d digits", members.MaxNumberLen)
 }
 
 // MemberLookup says whether a member number names a member the re-sync
@@ -56,8 +76,17 @@ type MemberLookup struct {
 // LookupResyncMember looks the member number up in the member database
 // (Active and Retired members only). A database error is returned as is,
 // for the retry policy. It only reads.
+//
+// A number that is not a member number (members.ValidNumber) is not
+// looked up: Found=false, counted like ReadResyncConversation's. Runs
+// started before the number was re-read from Intercom bring one from the
+// webhook body.
 func (a *Activities) LookupResyncMember(ctx context.Context, number string) (MemberLookup, error) {
-	res := MemberLookup{MemberNumber: strings.TrimSpace(number)}
+	if !members.ValidNumber(number) {
+		a.refuseMemberNumber("", number)
+		return MemberLookup{}, nil
+	}
+	res := MemberLookup{MemberNumber: number}
 	m, err := a.Members.FindByNumber(ctx, number)
 	if errors.Is(err, members.ErrNotFound) {
 		return res, nil
@@ -83,7 +112,10 @@ const (
 	ResyncSynced               ResyncOutcome = "synced"
 	ResyncNoMemberNumber       ResyncOutcome = "no_member_number"
 	ResyncConversationNotFound ResyncOutcome = "conversation_not_found"
-	ResyncDuplicate            ResyncOutcome = "duplicate" // a redelivered notification
+	// ResyncInvalidMemberNumber: the conversation's member number is not
+	// 1 to members.MaxNumberLen digits; the agent must correct it.
+	ResyncInvalidMemberNumber ResyncOutcome = "invalid_member_number"
+	ResyncDuplicate           ResyncOutcome = "duplicate" // a redelivered notification
 )
 
 // ContactOrigin is how the re-sync found the member's contact.

@@ -114,7 +114,7 @@ func (a *Activities) prepareResyncContact(ctx context.Context, number, conversat
 		if err != nil {
 			return ResyncPlan{}, fmt.Errorf("positions of member %s: %w", m.Number, err)
 		}
-		fields := a.memberFields(m, positions)
+		fields := a.memberFields(m, positions, true) // it becomes the member's user
 		fields["role"] = "user"
 		if len(leads) > 0 {
 			slices.SortFunc(leads, survivorFirst)

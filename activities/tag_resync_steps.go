@@ -79,7 +79,8 @@ func (a *Activities) UpdateResyncContact(ctx context.Context, req ResyncContactR
 	if err != nil {
 		return "", fmt.Errorf("positions of member %s: %w", m.Number, err)
 	}
-	fields := a.memberFields(m, positions)
+	// The survivor is a user, and an agent asked for this member: verified.
+	fields := a.memberFields(m, positions, true)
 	err = a.withAttributes(ctx, "contact", fields, func(fields intercom.Fields) error {
 		_, err := a.Intercom.UpdateContact(ctx, req.ContactID, fields)
 		return err

@@ -20,6 +20,7 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/emulator"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
 	"github.com/intercom-sync/intercom-sync/internal/members"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // newResyncFixture is the enrichment fixture (member and positions
@@ -105,7 +106,7 @@ const ada = "ada.lovelace@example.com"
 func TestReadResyncConversationTwice(t *testing.T) {
 	f, _ := newResyncFixture(t, emulator.Options{})
 	convs, err := f.em.SeedConversation(
-		emulator.Conversation{CustomAttributes: map[string]any{"Member Number Verification": " 100001 "}},
+		emulator.Conversation{CustomAttributes: map[string]any{"Member Number Verification": "100001"}},
 		// The snake_case name, typed as a number.
 		emulator.Conversation{CustomAttributes: map[string]any{"member_number_verification": int64(1234567)}},
 		emulator.Conversation{CustomAttributes: map[string]any{"Member Number Verification": ""}},
@@ -124,6 +125,50 @@ func TestReadResyncConversationTwice(t *testing.T) {
 	}
 	if got := mustRun[activities.ResyncConversation](f, f.acts.ReadResyncConversation, "999"); got.Found {
 		t.Fatalf("missing conversation: %+v", got)
+	}
+	if f.writes() != 0 {
+		t.Fatalf("%d writes", f.writes())
+	}
+}
+
+// What is not 1 to 20 ASCII digits is refused, counted and logged without
+// its value; the member database is not asked (Members is unplugged).
+func TestReadResyncConversationRefusesInvalidMemberNumbers(t *testing.T) {
+	f, hook := newResyncFixture(t, emulator.Options{})
+	f.acts.Members = unplugged{}
+	invalid := []any{"1e5", "-1", int64(-1), " 12 ", strings.Repeat("1", 40), "١٢٣٤٥", "１２３", "12a", true}
+	for i, value := range invalid {
+		attr := "Member Number Verification"
+		if i%2 == 1 {
+			attr = "member_number_verification"
+		}
+		convs, err := f.em.SeedConversation(emulator.Conversation{CustomAttributes: map[string]any{attr: value}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 0; n < 2; n++ {
+			got := mustRun[activities.ResyncConversation](f, f.acts.ReadResyncConversation, convs[0].ID)
+			if want := (activities.ResyncConversation{Found: true, InvalidMemberNumber: true}); got != want {
+				t.Errorf("%#v, run %d: %+v, want %+v", value, n+1, got, want)
+			}
+		}
+	}
+	var refused dto.Metric
+	if err := f.acts.Metrics.MemberNumbersInvalid.Write(&refused); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := refused.GetCounter().GetValue(), float64(2*len(invalid)); got != want {
+		t.Fatalf("intercom_sync_member_numbers_invalid_total = %v, want %v", got, want)
+	}
+	for _, e := range hook.AllEntries() {
+		if strings.Contains(e.Message, "Refused member number") && e.Data["conversation_id"] == nil {
+			t.Errorf("refusal logged without the conversation: %v", e.Data)
+		}
+		for _, v := range e.Data {
+			if s, ok := v.(string); ok && (s == "1e5" || s == " 12 ") {
+				t.Errorf("the refused value is in the log: %v", e.Data)
+			}
+		}
 	}
 	if f.writes() != 0 {
 		t.Fatalf("%d writes", f.writes())
@@ -150,7 +195,9 @@ func TestLookupResyncMemberTwice(t *testing.T) {
 		"300001": {Number: "300001", Status: "Active"},
 	}}
 	for number, want := range map[string]activities.MemberLookup{
-		" 100001 ": {MemberNumber: "100001", Found: true, HasEmail: true},
+		"100001":   {MemberNumber: "100001", Found: true, HasEmail: true},
+		" 100001 ": {},                                                     // not a member number: not looked up
+		"1e5":      {},                                                     // likewise
 		"100003":   {MemberNumber: "100003", Found: true, HasEmail: true},  // Retired
 		"100005":   {MemberNumber: "100005"},                               // Inactive: not a member
 		"999999":   {MemberNumber: "999999"},                               // unknown

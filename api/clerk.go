@@ -11,11 +11,9 @@ import (
 	"github.com/sirupsen/logrus"
 	svix "github.com/svix/svix-webhooks/go"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/intercom-sync/intercom-sync/internal/clerk"
 	"github.com/intercom-sync/intercom-sync/internal/entity"
-	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 	"github.com/intercom-sync/intercom-sync/workflows"
 )
 
@@ -188,18 +186,13 @@ func (h *ClerkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Search attributes and a summary make the sync findable in the
 	// Temporal UI ("every sync of this user").
 	wfID, wf, wfType := workflows.UserWorkflowID(entityID), any(workflows.SyncUser), workflows.SyncUserWorkflow
-	attrs := temporal.NewSearchAttributes(searchattr.SyncKind.ValueSet(entity.User.SearchValue()), searchattr.ClerkUserID.ValueSet(entityID))
-	summary := "Sync Clerk user " + entityID + " to Intercom"
 	switch kind {
 	case entity.Organization:
 		wfID, wf, wfType = workflows.OrgWorkflowID(entityID), any(workflows.SyncOrg), workflows.SyncOrgWorkflow
-		attrs = temporal.NewSearchAttributes(searchattr.SyncKind.ValueSet(entity.Organization.SearchValue()), searchattr.ClerkOrgID.ValueSet(entityID))
-		summary = "Sync Clerk organization " + entityID + " to Intercom"
 	case entity.Invitation:
 		wfID, wf, wfType = workflows.InviteWorkflowID(entityID), any(workflows.InviteContact), workflows.InviteContactWorkflow
-		attrs = temporal.NewSearchAttributes(searchattr.SyncKind.ValueSet(entity.Invitation.SearchValue()), searchattr.ClerkInvitationID.ValueSet(entityID))
-		summary = "Sync Clerk invitation " + entityID + " to Intercom"
 	}
+	attrs, summary := workflows.EntityLabels(kind, entityID)
 	fields["workflow_id"] = wfID
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 	defer cancel()

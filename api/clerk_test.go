@@ -391,8 +391,12 @@ func TestRouterHealthAndReadiness(t *testing.T) {
 		t.Fatalf("readyz healthy = %d %s", code, body)
 	}
 	code, body := get(sick, "/readyz")
-	if code != 503 || !strings.Contains(body, `"temporal":"unavailable"`) {
+	if code != 503 || strings.TrimSpace(body) != `{"status":"unavailable"}` {
 		t.Fatalf("readyz with Temporal down = %d %s", code, body)
+	}
+	code, body = get(sick, "/readyz?verbose=1")
+	if code != 503 || !strings.Contains(body, `"temporal":"unavailable"`) {
+		t.Fatalf("readyz?verbose=1 with Temporal down = %d %s", code, body)
 	}
 	if code, _ := get(healthy, "/nope"); code != 404 {
 		t.Fatalf("unknown path = %d", code)

@@ -41,10 +41,9 @@ func (h *IntercomHandler) startTagResync(w http.ResponseWriter, r *http.Request,
 	in := workflows.TagResyncInput{
 		NotificationID: string(n.ID), Topic: n.Topic, ConversationID: string(conv.ID),
 		TagID: string(tag.ID), TagName: tag.Name,
-		// A nil map: the payload did not carry the attributes at all (an
-		// empty object did carry them, and they hold no member number).
-		AttributesSent:    conv.CustomAttributes != nil,
-		MemberNumber:      intercom.ConversationMemberNumber(conv.CustomAttributes),
+		// No member number from the body: anyone holding the secret could
+		// claim one, and the attribute may have changed since. The
+		// workflow reads it from the conversation in Intercom.
 		IntercomTaskQueue: h.queues.Intercom,
 	}
 	wfID := workflows.TagResyncWorkflowID(in.ConversationID)

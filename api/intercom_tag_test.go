@@ -25,11 +25,11 @@ func TestTagNotificationStartsTagResync(t *testing.T) {
 	}{
 		{"conversation_part.tag.created", workflows.TagResyncInput{
 			NotificationID: "notif_8e3f2a41-6b7c-4d9e-8f10-223344556677", Topic: "conversation_part.tag.created",
-			ConversationID: "186", TagID: "7522901", TagName: "MyNATCA-Sync", AttributesSent: true, MemberNumber: "100001",
+			ConversationID: "186", TagID: "7522901", TagName: "MyNATCA-Sync",
 			IntercomTaskQueue: "q-intercom"}},
 		{"conversation_part.tag.created.part", workflows.TagResyncInput{
 			NotificationID: "notif_9f4a3b52-7c8d-4e0f-9a21-334455667788", Topic: "conversation_part.tag.created",
-			ConversationID: "123456789", TagName: "mynatca-sync", AttributesSent: true, MemberNumber: "12345",
+			ConversationID: "123456789", TagName: "mynatca-sync",
 			IntercomTaskQueue: "q-intercom"}},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
@@ -68,18 +68,19 @@ func tagBody(item string) []byte {
 	return []byte(`{"type":"notification_event","id":"notif_t","topic":"conversation_part.tag.created","data":{"item":` + item + `}}`)
 }
 
-// Without custom attributes the workflow must fetch the conversation;
-// with an empty object it knows there is no member number.
-func TestTagNotificationWithoutAttributes(t *testing.T) {
+// Whatever custom attributes the notification carries (none, null, none
+// filled in, a member number), the input carries no member number: the
+// workflow reads it from the conversation in Intercom.
+func TestTagNotificationLeavesTheMemberNumberToIntercom(t *testing.T) {
 	for item, want := range map[string]workflows.TagResyncInput{
 		`{"id":"7","tags_added":{"tags":[{"id":42,"name":"mynatca-sync"}]}}`: {
 			ConversationID: "7", TagID: "42", TagName: "mynatca-sync"},
 		`{"id":"7","tags_added":{"tags":[{"id":42,"name":"mynatca-sync"}]},"custom_attributes":null}`: {
 			ConversationID: "7", TagID: "42", TagName: "mynatca-sync"},
 		`{"id":"7","tags_added":{"tags":[{"id":42,"name":"mynatca-sync"}]},"custom_attributes":{}}`: {
-			ConversationID: "7", TagID: "42", TagName: "mynatca-sync", AttributesSent: true},
+			ConversationID: "7", TagID: "42", TagName: "mynatca-sync"},
 		`{"id":"7","tags_added":{"tags":[{"id":42,"name":"mynatca-sync"}]},"custom_attributes":{"Member Number Verification":100003}}`: {
-			ConversationID: "7", TagID: "42", TagName: "mynatca-sync", AttributesSent: true, MemberNumber: "100003"},
+			ConversationID: "7", TagID: "42", TagName: "mynatca-sync"},
 	} {
 		starter := &fakeExecutor{}
 		h, _ := newIntercomHandler(t, starter, intercomSecret)

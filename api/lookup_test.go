@@ -3,9 +3,12 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -272,4 +275,108 @@ func jsonEqual(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
+}
+
+// Every request leaves one audit line naming the caller (the token's
+// fingerprint, never the token) and the result; none carries the email,
+// in any form, or the token.
+func TestLookupAuditLog(t *testing.T) {
+	dir, ps := lookupDeps(t)
+	deadMembers, err := members.Open("members_ro:members_ro@tcp(127.0.0.1:1)/members")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deadMembers.Close()
+	fingerprint := TokenFingerprint(lookupToken)
+	sum := sha256.Sum256([]byte(lookupToken))
+	if fingerprint != "sha256:"+hex.EncodeToString(sum[:])[:12] {
+		t.Fatalf("fingerprint %q", fingerprint)
+	}
+	for _, c := range []struct {
+		name, email, token, caller, result, member string
+		finder                                     MemberFinder
+	}{
+		{"found", "ada.lovelace@example.com", lookupToken, fingerprint, "found", "100001", dir},
+		{"not found", "nobody.here@example.com", lookupToken, fingerprint, "not_found", "", dir},
+		{"database down", "ada.lovelace@example.com", lookupToken, fingerprint, "error", "", deadMembers},
+		{"bad request", "not-an-email", lookupToken, fingerprint, "bad_request", "", dir},
+		{"wrong token", "ada.lovelace@example.com", "wrong-token", "unauthenticated", "unauthorized", "", dir},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			log, hook := logtest.NewNullLogger()
+			h := NewLookupHandler(lookupToken, c.finder, ps, log)
+			postTo(t, h, "/api/intercom/lookup-email", lookupBody(c.email), bearer(c.token))
+			entries := hook.AllEntries()
+			if len(entries) != 1 {
+				t.Fatalf("%d log lines, want one audit line: %v", len(entries), entries)
+			}
+			e := entries[0]
+			if e.Data["caller"] != c.caller || e.Data["result"] != c.result || e.Data["source"] != "lookup" {
+				t.Fatalf("audit line %q %v, want caller %s result %s", e.Message, e.Data, c.caller, c.result)
+			}
+			if got, _ := e.Data["member_number"].(string); got != c.member {
+				t.Fatalf("member_number %q, want %q", got, c.member)
+			}
+			emailSum := sha256.Sum256([]byte(c.email))
+			line, _ := e.String()
+			for _, secret := range []string{c.email, strings.Split(c.email, "@")[0], hex.EncodeToString(emailSum[:])[:12], lookupToken, "wrong-token"} {
+				if strings.Contains(strings.ToLower(line), strings.ToLower(secret)) {
+					t.Fatalf("audit line carries %q: %s", secret, line)
+				}
+			}
+		})
+	}
+}
+
+// One token gets burst lookups at once, then 429 JSON with Retry-After;
+// refused and unauthenticated requests spend nothing from its bucket.
+func TestLookupRateLimit(t *testing.T) {
+	dir, ps := lookupDeps(t)
+	log, hook := logtest.NewNullLogger()
+	h := NewLookupHandler(lookupToken, dir, ps, log, WithLookupRateLimit(1, 2))
+	body := lookupBody("ada.lovelace@example.com")
+	// Wrong tokens do not drain the real token's bucket.
+	for range 5 {
+		if rec, _ := postTo(t, h, "/api/intercom/lookup-email", body, bearer("wrong")); rec.Code != 401 {
+			t.Fatalf("wrong token: %d", rec.Code)
+		}
+	}
+	for i := range 2 {
+		if rec, out := postTo(t, h, "/api/intercom/lookup-email", body, bearer(lookupToken)); rec.Code != 200 || out["found"] != true {
+			t.Fatalf("lookup %d within the burst: %d %v", i+1, rec.Code, out)
+		}
+	}
+	for range 3 {
+		rec, out := postTo(t, h, "/api/intercom/lookup-email", body, bearer(lookupToken))
+		if rec.Code != http.StatusTooManyRequests || out["error"] != errRateLimited || len(out) != 1 {
+			t.Fatalf("over the limit: %d %v, want 429 %q", rec.Code, out, errRateLimited)
+		}
+		// One lookup a minute: the next one is about a minute away.
+		if ra, err := strconv.Atoi(rec.Header().Get("Retry-After")); err != nil || ra < 55 || ra > 60 {
+			t.Fatalf("Retry-After %q, want about 60 s", rec.Header().Get("Retry-After"))
+		}
+	}
+	if e := hook.LastEntry(); e.Data["result"] != "rate_limited" || e.Data["caller"] != TokenFingerprint(lookupToken) {
+		t.Fatalf("audit of a refused lookup: %v", e.Data)
+	}
+	// Another handler (another process, another token's bucket) has its own budget.
+	other := NewLookupHandler("another-token", dir, ps, log, WithLookupRateLimit(1, 2))
+	if rec, _ := postTo(t, other, "/api/intercom/lookup-email", body, bearer("another-token")); rec.Code != 200 {
+		t.Fatalf("another token: %d", rec.Code)
+	}
+}
+
+// The default limit lets support tools work (a burst of 20) and stops a
+// walk over guessed emails.
+func TestLookupDefaultRateLimit(t *testing.T) {
+	dir, ps := lookupDeps(t)
+	h := NewLookupHandler(lookupToken, dir, ps, testenv.Logger(t))
+	codes := map[int]int{}
+	for range DefaultLookupBurst + 5 {
+		rec, _ := postTo(t, h, "/api/intercom/lookup-email", lookupBody("guess@example.com"), bearer(lookupToken))
+		codes[rec.Code]++
+	}
+	if codes[200] < DefaultLookupBurst || codes[200] > DefaultLookupBurst+1 || codes[429] < 4 {
+		t.Fatalf("answers %v, want %d (or one more) 200s, then 429s", codes, DefaultLookupBurst)
+	}
 }

@@ -104,6 +104,7 @@ func Register(r Registry, acts *activities.Activities) {
 	r.RegisterActivityWithOptions(acts.ApplyClerkEvent, activity.RegisterOptions{Name: "ApplyClerkEvent"})
 	r.RegisterActivityWithOptions(acts.SignalWorkflow, activity.RegisterOptions{Name: "SignalWorkflow"})
 	r.RegisterActivityWithOptions(acts.ClaimNotification, activity.RegisterOptions{Name: "ClaimNotification"})
+	r.RegisterActivityWithOptions(acts.SyncedIntercomID, activity.RegisterOptions{Name: "SyncedIntercomID"})
 	r.RegisterActivityWithOptions(acts.LookupResyncMember, activity.RegisterOptions{Name: "LookupResyncMember"})
 	// Backfill's database steps (local activities).
 	r.RegisterActivityWithOptions(acts.PrepareBackfill, activity.RegisterOptions{Name: "PrepareBackfill"})

@@ -11,6 +11,7 @@ import (
 	"github.com/intercom-sync/intercom-sync/activities"
 	"github.com/intercom-sync/intercom-sync/internal/entity"
 	"github.com/intercom-sync/intercom-sync/internal/intercom"
+	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 )
 
@@ -121,6 +122,19 @@ const (
 	memoEvery = 10 * time.Second
 )
 
+// BackfillSummary is a backfill's one-line summary in the UI; env empty
+// means the workers' own ENVIRONMENT_NAME.
+func BackfillSummary(env string, dryRun bool) string {
+	if env == "" {
+		env = "the workers' environment"
+	}
+	s := "Backfill of " + env
+	if dryRun {
+		s += " (dry run)"
+	}
+	return s
+}
+
 // Backfill makes Intercom match the database: organizations as companies,
 // then users with their companies, then pending invitations as invited
 // contacts. It pages through the database in id order and runs a batch
@@ -130,6 +144,9 @@ const (
 // counts. Entities Intercom refuses are counted and recorded, and the run
 // goes on.
 func Backfill(ctx workflow.Context, in BackfillInput) (BackfillResult, error) {
+	if err := label(ctx, BackfillSummary(in.Environment, in.DryRun), keyword{searchattr.SyncKind, "backfill"}); err != nil {
+		return BackfillResult{}, err
+	}
 	if in.BatchSize <= 0 {
 		in.BatchSize = defaultBatchSize
 	}

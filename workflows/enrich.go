@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/intercom-sync/intercom-sync/activities"
+	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 )
 
 // EnrichConversationWorkflow is the workflow type the Intercom webhook
@@ -35,6 +36,10 @@ type EnrichInput struct {
 // Intercom; then one activity on the Intercom queue does the lookup and
 // the write (see activities.EnrichContact).
 func EnrichConversation(ctx workflow.Context, in EnrichInput) (activities.EnrichResult, error) {
+	if err := label(ctx, "Enrich Intercom contact "+in.ContactID+" from the member database",
+		keyword{searchattr.SyncKind, "enrich"}, keyword{searchattr.IntercomContactID, in.ContactID}); err != nil {
+		return activities.EnrichResult{}, err
+	}
 	logger := workflow.GetLogger(ctx)
 	dbCtx := workflow.WithLocalActivityOptions(ctx, databaseActivityOptions())
 	icCtx := workflow.WithActivityOptions(ctx, intercomActivityOptions(ctx, in.IntercomTaskQueue))

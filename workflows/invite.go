@@ -22,7 +22,7 @@ func InviteWorkflowID(invitationID string) string { return "invite/" + invitatio
 // a user (accepted, or signed up with the invited email), it asks that
 // user's SyncUser to run: the user's contact takes the invited one over,
 // so one person never ends up with two contacts.
-func InviteContact(ctx workflow.Context, in SyncInput) error {
+func InviteContact(ctx workflow.Context, in SyncInput) (SyncResult, error) {
 	record := recordContact()
 	return runEntitySync(ctx, in, InviteContact, a.PushInvitation, entity.Invitation,
 		func(ctx workflow.Context, res activities.PushResult) error {

@@ -54,11 +54,28 @@ type SyncInput struct {
 	// IntercomTaskQueue is where Intercom activities run; empty means
 	// "<this workflow's task queue>-intercom".
 	IntercomTaskQueue string `json:"intercom_task_queue,omitempty"`
+	// SoFar is what the runs before this one (continued as new) did, so
+	// the last run's result tells the whole story.
+	SoFar *SyncResult `json:"so_far,omitempty"`
 }
 
-// maxRoundsPerRun bounds a run's history: after this many apply-and-push
-// rounds the workflow continues as new with whatever is still queued.
-const maxRoundsPerRun = 100
+// SyncResult is what a SyncUser, SyncOrg or InviteContact run did (its
+// result in the UI and in `temporal workflow describe`), counting the runs
+// it continued from.
+type SyncResult struct {
+	// IntercomID is the contact or company the entity has in Intercom,
+	// also when this run only saw redeliveries and pushed nothing.
+	IntercomID string `json:"intercom_id,omitempty"`
+	// Outcome is what the last push did (created, updated, unchanged,
+	// deleted, absent, …); empty when no push was needed.
+	Outcome activities.PushOutcome `json:"outcome,omitempty"`
+	// Events is how many Clerk events were received; Applied, how many
+	// of them changed the database (the rest were redeliveries or stale).
+	Events  int `json:"events"`
+	Applied int `json:"applied"`
+	// Pushes is how many pushes to Intercom completed.
+	Pushes int `json:"pushes"`
+}
 
 // a is used only for method references: workflows never call it.
 var a *activities.Activities
@@ -67,7 +84,7 @@ var a *activities.Activities
 // organizationMembership.*) to the database, one at a time in arrival
 // order, then pushes the user's current state to Intercom. It ends when no
 // event is queued; the next event starts it again.
-func SyncUser(ctx workflow.Context, in SyncInput) error {
+func SyncUser(ctx workflow.Context, in SyncInput) (SyncResult, error) {
 	return runEntitySync(ctx, in, SyncUser, a.PushUser, entity.User, recordContact())
 }
 
@@ -91,7 +108,7 @@ func recordContact() afterPush {
 }
 
 // SyncOrg does the same for an organization and its company.
-func SyncOrg(ctx workflow.Context, in SyncInput) error {
+func SyncOrg(ctx workflow.Context, in SyncInput) (SyncResult, error) {
 	return runEntitySync(ctx, in, SyncOrg, a.PushOrg, entity.Organization, nil)
 }
 
@@ -105,8 +122,24 @@ type pushActivity func(context.Context, activities.PushRequest) (activities.Push
 
 // runEntitySync is the loop of the entity sync workflows: apply queued
 // events, push, repeat; self is the workflow itself, to continue as new.
-func runEntitySync(ctx workflow.Context, in SyncInput, self func(workflow.Context, SyncInput) error,
-	push pushActivity, kind entity.Kind, after afterPush) error {
+//
+// Runs of version boundedHistory (every run started since) keep their
+// history bounded (see history.go): while a push runs they apply the
+// events signalled meanwhile, and they continue as new when Temporal
+// suggests it or the history passes maxHistoryEvents. Older runs replay
+// the loop as it was.
+func runEntitySync(ctx workflow.Context, in SyncInput, self func(workflow.Context, SyncInput) (SyncResult, error),
+	push pushActivity, kind entity.Kind, after afterPush) (SyncResult, error) {
+	summary, attrs := entityLabels(kind, in.EntityID)
+	if err := label(ctx, summary, attrs...); err != nil {
+		return SyncResult{}, err
+	}
+	var result SyncResult
+	if in.SoFar != nil {
+		result = *in.SoFar
+	}
+	tally := &result
+	bounded := workflow.GetVersion(ctx, boundedHistoryChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	logger := workflow.GetLogger(ctx)
 	signals := workflow.GetSignalChannel(ctx, ClerkEventSignal)
 	dbCtx := workflow.WithLocalActivityOptions(ctx, databaseActivityOptions())
@@ -124,16 +157,25 @@ func runEntitySync(ctx workflow.Context, in SyncInput, self func(workflow.Contex
 			refresh = true
 		}
 		if len(pending) == 0 && !resync && !refresh {
-			return nil
+			return finishResult(ctx, kind, in.EntityID, result)
 		}
-		if round >= maxRoundsPerRun {
-			in.Pending, in.Resync, in.Refresh = pending, resync, refresh
-			return workflow.NewContinueAsNewError(ctx, self, in)
+		if round >= maxRoundsPerRun || bounded && historyFull(ctx) {
+			if bounded {
+				// Every signal delivered so far is in pending (drained
+				// above, in this workflow task): none is lost with the run.
+				carried, owed, err := boundCarried(ctx, dbCtx, signals, pending, tally)
+				if err != nil {
+					return result, err
+				}
+				pending, refresh = carried, refresh || owed
+			}
+			in.Pending, in.Resync, in.Refresh, in.SoFar = pending, resync, refresh, &result
+			return result, workflow.NewContinueAsNewError(ctx, self, in)
 		}
-		changed, err := applyEvents(ctx, dbCtx, pending)
+		changed, err := applyEvents(ctx, dbCtx, pending, tally)
 		pending = nil
 		if err != nil {
-			return err
+			return result, err
 		}
 		if !changed && !resync && !refresh {
 			continue // duplicates or stale events: Intercom is already right
@@ -141,19 +183,38 @@ func runEntitySync(ctx workflow.Context, in SyncInput, self func(workflow.Contex
 		var res activities.PushResult
 		req := activities.PushRequest{EntityID: in.EntityID, Force: resync}
 		resync, refresh = false, false
-		if err := workflow.ExecuteActivity(icCtx, push, req).Get(ctx, &res); err != nil {
+		if bounded {
+			var out pushOutcome
+			out, err = pushApplying(ctx, icCtx, dbCtx, signals, push, req, tally)
+			res = out.result
+			// Events applied during the push may not be in what it wrote.
+			refresh = out.changedMeanwhile
+			if err == nil && out.abandoned {
+				// The history filled up first: the next run pushes again.
+				resync, refresh = req.Force, true
+				continue
+			}
+		} else {
+			err = workflow.ExecuteActivity(icCtx, push, req).Get(ctx, &res)
+		}
+		if err != nil {
 			logger.Error(fmt.Sprintf("Failed to sync %s %s to Intercom: %v", kind, in.EntityID, err))
 			// The database stays the source of truth: record whatever is
 			// queued before failing, so no event is lost with this run.
-			if _, applyErr := applyEvents(ctx, dbCtx, drain(signals, nil)); applyErr != nil {
+			if _, applyErr := applyEvents(ctx, dbCtx, drain(signals, nil), tally); applyErr != nil {
 				logger.Error("Could not apply queued events", "error", applyErr)
 			}
-			return fmt.Errorf("sync %s %s to Intercom: %w", kind, in.EntityID, err)
+			return result, stepFailure("push "+string(kind)+" "+in.EntityID+" to Intercom", err)
+		}
+		result.Pushes++
+		result.Outcome = res.Outcome
+		if res.IntercomID != "" {
+			result.IntercomID = res.IntercomID
 		}
 		logger.Info("Pushed to Intercom", "entity_id", in.EntityID, "outcome", res.Outcome, "intercom_id", res.IntercomID)
 		if after != nil {
 			if err := after(ctx, res); err != nil {
-				return err
+				return result, err
 			}
 		}
 	}
@@ -173,9 +234,10 @@ func drain(ch workflow.ReceiveChannel, pending []clerk.Delivery) []clerk.Deliver
 // applyEvents writes events to the database in arrival order and reports
 // whether any changed it. An unusable event is logged and skipped: it can
 // never succeed, and the events after it must still be applied.
-func applyEvents(ctx, dbCtx workflow.Context, events []clerk.Delivery) (bool, error) {
+func applyEvents(ctx, dbCtx workflow.Context, events []clerk.Delivery, tally *SyncResult) (bool, error) {
 	changed := false
 	for _, d := range events {
+		tally.Events++
 		var res store.ApplyResult
 		err := workflow.ExecuteLocalActivity(dbCtx, a.ApplyClerkEvent, d).Get(ctx, &res)
 		var appErr *temporal.ApplicationError
@@ -187,6 +249,9 @@ func applyEvents(ctx, dbCtx workflow.Context, events []clerk.Delivery) (bool, er
 			return changed, fmt.Errorf("apply %s %s: %w", d.Type, d.SvixID, err)
 		}
 		changed = changed || res.Changed
+		if res.Changed {
+			tally.Applied++
+		}
 	}
 	return changed, nil
 }

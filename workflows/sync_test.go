@@ -22,6 +22,15 @@ import (
 var a *activities.Activities
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	env := newEnvWithoutSyncState(t)
+	// A run that pushed nothing reads its Intercom id from the sync state:
+	// none recorded.
+	env.OnActivity(a.SyncedIntercomID, mock.Anything, mock.Anything, mock.Anything).Return("", nil).Maybe()
+	return env
+}
+
+// newEnvWithoutSyncState leaves SyncedIntercomID for the test to mock.
+func newEnvWithoutSyncState(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	worker.Register(env, a)
@@ -175,5 +184,39 @@ func TestResyncSignalForcesAPush(t *testing.T) {
 	env.ExecuteWorkflow(workflows.SyncUser, workflows.SyncInput{EntityID: "user_1", Resync: true})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// While the push retries (Intercom failing), an event signalled meanwhile
+// is applied at once, not queued until the push ends; since it changed
+// the database, another push follows.
+func TestSyncUserAppliesEventsWhileThePushRetries(t *testing.T) {
+	env := newEnv(t)
+	var order []string
+	env.OnActivity(a.ApplyClerkEvent, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, d clerk.Delivery) (store.ApplyResult, error) {
+			order = append(order, "apply "+d.SvixID)
+			return store.ApplyResult{Changed: true}, nil
+		})
+	attempts := 0
+	env.OnActivity(a.PushUser, mock.Anything, activities.PushRequest{EntityID: "user_1"}).Return(
+		func(_ context.Context, _ activities.PushRequest) (activities.PushResult, error) {
+			attempts++
+			order = append(order, fmt.Sprintf("push %d", attempts))
+			switch attempts {
+			case 1:
+				env.SignalWorkflow(workflows.ClerkEventSignal, delivery("m2"))
+				fallthrough
+			case 2:
+				return activities.PushResult{}, temporal.NewApplicationError("intercom: 500", activities.ErrTypeServer)
+			}
+			return activities.PushResult{Outcome: "updated"}, nil
+		})
+	env.ExecuteWorkflow(workflows.SyncUser, workflows.SyncInput{EntityID: "user_1", Pending: []clerk.Delivery{delivery("m1")}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if want := "[apply m1 push 1 apply m2 push 2 push 3 push 4]"; fmt.Sprint(order) != want {
+		t.Fatalf("order %v, want %s", order, want)
 	}
 }

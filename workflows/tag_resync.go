@@ -21,6 +21,10 @@ const DefaultResyncTag = "mynatca-sync"
 // notification delivered while a run is going joins that run.
 func TagResyncWorkflowID(conversationID string) string { return "tag-resync/" + conversationID }
 
+// rereadMemberNumberChange is the workflow.GetVersion change id of
+// reading the member number from Intercom on every run.
+const rereadMemberNumberChange = "reread-member-number"
+
 // TagResyncInput starts TagResync.
 type TagResyncInput struct {
 	NotificationID string `json:"notification_id"`
@@ -29,9 +33,10 @@ type TagResyncInput struct {
 	// TagID is "" when the notification named the tag without its id.
 	TagID   string `json:"tag_id,omitempty"`
 	TagName string `json:"tag_name"`
-	// AttributesSent says whether the notification carried the
-	// conversation's custom attributes; if not, the conversation is
-	// fetched for MemberNumber.
+	// AttributesSent and MemberNumber are what the notification said.
+	// Only runs started before the member number was re-read from
+	// Intercom (rereadMemberNumberChange) use them, and the webhook no
+	// longer fills them in; they stay for those runs' inputs.
 	AttributesSent bool   `json:"attributes_sent"`
 	MemberNumber   string `json:"member_number,omitempty"`
 	// IntercomTaskQueue is where Intercom activities run; empty means
@@ -57,8 +62,9 @@ type TagResyncResult struct {
 // resumes at the step that failed:
 //
 //  1. claim the notification id (local activity): a redelivery stops here;
-//  2. the member number: from the notification, else from the
-//     conversation (Intercom queue);
+//  2. the member number: read from the conversation in Intercom (Intercom
+//     queue), never taken from the notification; one that is not 1 to 20
+//     digits stops the run (invalid_member_number);
 //  3. the member (local activity: member database);
 //  4. the plan: which contact survives, made or converted if needed, and
 //     which leads to merge and users to archive (Intercom queue);
@@ -66,6 +72,10 @@ type TagResyncResult struct {
 //  6. remove the tag — last, so on any failure before it the tag stays
 //     and the agent can retry; the failure says which step failed and why.
 func TagResync(ctx workflow.Context, in TagResyncInput) (TagResyncResult, error) {
+	if err := label(ctx, "Re-sync the member of Intercom conversation "+in.ConversationID,
+		keyword{searchattr.SyncKind, "tag-resync"}); err != nil {
+		return TagResyncResult{ConversationID: in.ConversationID}, err
+	}
 	logger := workflow.GetLogger(ctx)
 	dbCtx := workflow.WithLocalActivityOptions(ctx, databaseActivityOptions())
 	icCtx := workflow.WithActivityOptions(ctx, intercomActivityOptions(ctx, in.IntercomTaskQueue))
@@ -92,7 +102,11 @@ func TagResync(ctx workflow.Context, in TagResyncInput) (TagResyncResult, error)
 	}
 
 	number := in.MemberNumber
-	if !in.AttributesSent {
+	// Runs of version rereadMemberNumberChange read the member number from
+	// the conversation in Intercom whatever the notification carried: a
+	// webhook body is not trusted with it. Older runs replay as they were.
+	reread := workflow.GetVersion(ctx, rereadMemberNumberChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	if reread || !in.AttributesSent {
 		var conv activities.ResyncConversation
 		if err := workflow.ExecuteActivity(icCtx, a.ReadResyncConversation, in.ConversationID).Get(ctx, &conv); err != nil {
 			return fail("read conversation", err)
@@ -100,6 +114,13 @@ func TagResync(ctx workflow.Context, in TagResyncInput) (TagResyncResult, error)
 		if !conv.Found {
 			logger.Warn("Conversation not found in Intercom", "conversation_id", in.ConversationID)
 			res.Outcome = activities.ResyncConversationNotFound
+			return res, nil
+		}
+		if conv.InvalidMemberNumber {
+			// Not a retry: the agent corrects the attribute and tags again.
+			logger.Warn("Member number in conversation attributes is not a member number; skipped",
+				"conversation_id", in.ConversationID)
+			res.Outcome = activities.ResyncInvalidMemberNumber
 			return res, nil
 		}
 		number = conv.MemberNumber

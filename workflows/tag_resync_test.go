@@ -23,9 +23,12 @@ import (
 
 var resyncIn = workflows.TagResyncInput{
 	NotificationID: "notif_t1", Topic: "conversation_part.tag.created", ConversationID: "conv_1",
-	TagID: "42", TagName: "mynatca-sync", AttributesSent: true, MemberNumber: "100001",
-	IntercomTaskQueue: "q-intercom",
+	TagID: "42", TagName: "mynatca-sync", IntercomTaskQueue: "q-intercom",
 }
+
+// conversationOf100001 is what ReadResyncConversation answers for a
+// conversation whose attribute names member 100001.
+var conversationOf100001 = activities.ResyncConversation{Found: true, MemberNumber: "100001"}
 
 // newLoggedEnv is newEnv with the workflow logger going to a hook.
 func newLoggedEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *logtest.Hook) {
@@ -87,7 +90,11 @@ func TestTagResyncFoldsDuplicatesThenRemovesTheTag(t *testing.T) {
 			}
 			return true, nil
 		}).Once()
-	env.OnActivity(a.ReadResyncConversation, mock.Anything, mock.Anything).Return(activities.ResyncConversation{}, nil).Never()
+	env.OnActivity(a.ReadResyncConversation, mock.Anything, "conv_1").Return(
+		func(ctx context.Context, _ string) (activities.ResyncConversation, error) {
+			q.note(ctx)
+			return conversationOf100001, nil
+		}).Once()
 	env.OnActivity(a.LookupResyncMember, mock.Anything, "100001").
 		Return(activities.MemberLookup{MemberNumber: "100001", Found: true, HasEmail: true}, nil).Once()
 	env.OnActivity(a.PrepareResyncContact, mock.Anything, activities.ResyncContactRequest{MemberNumber: "100001", ConversationID: "conv_1"}).Return(
@@ -126,10 +133,18 @@ func TestTagResyncFoldsDuplicatesThenRemovesTheTag(t *testing.T) {
 			order = append(order, "untag")
 			return activities.TagRemoved, nil
 		}).Once()
-	var contactAttr string
+	// Two upserts: the run labels itself (started without attributes, as
+	// by the CLI), then records the contact it re-synced.
+	var contactAttr, kindAttr string
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
-		contactAttr, _ = args.Get(0).(temporal.SearchAttributes).GetKeyword(searchattr.IntercomContactID)
-	}).Once()
+		attrs := args.Get(0).(temporal.SearchAttributes)
+		if v, ok := attrs.GetKeyword(searchattr.IntercomContactID); ok {
+			contactAttr = v
+		}
+		if v, ok := attrs.GetKeyword(searchattr.SyncKind); ok {
+			kindAttr = v
+		}
+	}).Twice()
 
 	env.ExecuteWorkflow(workflows.TagResync, resyncIn)
 	res := resyncResult(t, env)
@@ -146,6 +161,9 @@ func TestTagResyncFoldsDuplicatesThenRemovesTheTag(t *testing.T) {
 		if queue != "q-intercom" {
 			t.Fatalf("an Intercom step ran on %q", queue)
 		}
+	}
+	if kindAttr != "tag-resync" {
+		t.Fatalf("SyncKind = %q, want the run to label itself tag-resync", kindAttr)
 	}
 	if contactAttr != "user_new" {
 		t.Fatalf("IntercomContactID = %q", contactAttr)
@@ -174,7 +192,7 @@ func resultsEqual(x, y workflows.TagResyncResult) bool {
 func TestTagResyncReadsTheConversationWhenTheNotificationLacksAttributes(t *testing.T) {
 	env, _ := newLoggedEnv(t)
 	in := resyncIn
-	in.AttributesSent, in.MemberNumber, in.TagID = false, "", ""
+	in.TagID = ""
 	env.OnActivity(a.ClaimNotification, mock.Anything, mock.Anything).Return(true, nil).Once()
 	env.OnActivity(a.ReadResyncConversation, mock.Anything, "conv_1").
 		Return(activities.ResyncConversation{Found: true, MemberNumber: "100001"}, nil).Once()
@@ -189,6 +207,25 @@ func TestTagResyncReadsTheConversationWhenTheNotificationLacksAttributes(t *test
 	res := resyncResult(t, env)
 	if res.Outcome != activities.ResyncSynced || res.Contact != activities.ContactCreated || res.Tag != activities.AlreadyDone {
 		t.Fatalf("result %+v", res)
+	}
+}
+
+// The member number is Intercom's: a notification that claims another
+// (the input of a run started before the re-read) does not decide it.
+func TestTagResyncTakesTheMemberNumberFromIntercom(t *testing.T) {
+	env, _ := newLoggedEnv(t)
+	in := resyncIn
+	in.AttributesSent, in.MemberNumber = true, "100002"
+	env.OnActivity(a.ClaimNotification, mock.Anything, mock.Anything).Return(true, nil).Once()
+	env.OnActivity(a.ReadResyncConversation, mock.Anything, "conv_1").Return(conversationOf100001, nil).Once()
+	env.OnActivity(a.LookupResyncMember, mock.Anything, "100001").
+		Return(activities.MemberLookup{MemberNumber: "100001", Found: true, HasEmail: true}, nil).Once()
+	env.OnActivity(a.PrepareResyncContact, mock.Anything, activities.ResyncContactRequest{MemberNumber: "100001", ConversationID: "conv_1"}).
+		Return(activities.ResyncPlan{Outcome: activities.ResyncReady, ContactID: "user_new", How: activities.ContactCreated, FieldsWritten: true}, nil).Once()
+	env.OnActivity(a.RemoveConversationTag, mock.Anything, mock.Anything).Return(activities.TagRemoved, nil).Once()
+	env.ExecuteWorkflow(workflows.TagResync, in)
+	if res := resyncResult(t, env); res.Outcome != activities.ResyncSynced || res.MemberNumber != "100001" {
+		t.Fatalf("result %+v, want member 100001 synced", res)
 	}
 }
 
@@ -208,21 +245,14 @@ func TestTagResyncStops(t *testing.T) {
 	}{
 		{name: "redelivered notification", claim: false, outcome: activities.ResyncDuplicate,
 			logMessage: "Duplicate Intercom notification; nothing to do"},
-		{name: "attributes sent without a member number", claim: true,
-			in:      func(in workflows.TagResyncInput) workflows.TagResyncInput { in.MemberNumber = ""; return in },
-			outcome: activities.ResyncNoMemberNumber, logMessage: "No member number found in conversation attributes"},
-		{name: "conversation read, no member number", claim: true,
-			in: func(in workflows.TagResyncInput) workflows.TagResyncInput {
-				in.AttributesSent, in.MemberNumber = false, ""
-				return in
-			},
+		{name: "no member number", claim: true,
 			conv: &activities.ResyncConversation{Found: true}, outcome: activities.ResyncNoMemberNumber,
 			logMessage: "No member number found in conversation attributes"},
+		// A clear outcome, not a failure: no retry can fix what was typed.
+		{name: "invalid member number", claim: true,
+			conv: &activities.ResyncConversation{Found: true, InvalidMemberNumber: true}, outcome: activities.ResyncInvalidMemberNumber,
+			logMessage: "Member number in conversation attributes is not a member number; skipped"},
 		{name: "conversation gone", claim: true,
-			in: func(in workflows.TagResyncInput) workflows.TagResyncInput {
-				in.AttributesSent, in.MemberNumber = false, ""
-				return in
-			},
 			conv: &activities.ResyncConversation{}, outcome: activities.ResyncConversationNotFound,
 			logMessage: "Conversation not found in Intercom"},
 		{name: "unknown member", claim: true, lookup: &activities.MemberLookup{MemberNumber: "100001"},
@@ -240,9 +270,12 @@ func TestTagResyncStops(t *testing.T) {
 				in = tc.in(in)
 			}
 			env.OnActivity(a.ClaimNotification, mock.Anything, mock.Anything).Return(tc.claim, nil).Once()
-			if tc.conv != nil {
+			switch {
+			case tc.conv != nil:
 				env.OnActivity(a.ReadResyncConversation, mock.Anything, "conv_1").Return(*tc.conv, nil).Once()
-			} else {
+			case tc.claim:
+				env.OnActivity(a.ReadResyncConversation, mock.Anything, "conv_1").Return(conversationOf100001, nil).Once()
+			default:
 				env.OnActivity(a.ReadResyncConversation, mock.Anything, mock.Anything).Return(activities.ResyncConversation{}, nil).Never()
 			}
 			if tc.lookup != nil {
@@ -276,6 +309,7 @@ func TestTagResyncStops(t *testing.T) {
 func TestTagResyncResumesAtTheFailedStep(t *testing.T) {
 	env, _ := newLoggedEnv(t)
 	env.OnActivity(a.ClaimNotification, mock.Anything, mock.Anything).Return(true, nil).Once()
+	env.OnActivity(a.ReadResyncConversation, mock.Anything, "conv_1").Return(conversationOf100001, nil).Once()
 	env.OnActivity(a.LookupResyncMember, mock.Anything, "100001").
 		Return(activities.MemberLookup{MemberNumber: "100001", Found: true, HasEmail: true}, nil).Once()
 	env.OnActivity(a.PrepareResyncContact, mock.Anything, mock.Anything).Return(activities.ResyncPlan{
@@ -307,6 +341,7 @@ func TestTagResyncResumesAtTheFailedStep(t *testing.T) {
 func TestTagResyncFailureKeepsTheTag(t *testing.T) {
 	env, hook := newLoggedEnv(t)
 	env.OnActivity(a.ClaimNotification, mock.Anything, mock.Anything).Return(true, nil).Once()
+	env.OnActivity(a.ReadResyncConversation, mock.Anything, "conv_1").Return(conversationOf100001, nil).Once()
 	env.OnActivity(a.LookupResyncMember, mock.Anything, "100001").
 		Return(activities.MemberLookup{MemberNumber: "100001", Found: true, HasEmail: true}, nil).Once()
 	env.OnActivity(a.PrepareResyncContact, mock.Anything, mock.Anything).Return(activities.ResyncPlan{

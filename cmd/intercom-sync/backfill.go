@@ -12,9 +12,8 @@ import (
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
 
+	"github.com/intercom-sync/intercom-sync/internal/app"
 	"github.com/intercom-sync/intercom-sync/internal/config"
-	"github.com/intercom-sync/intercom-sync/internal/logging"
-	"github.com/intercom-sync/intercom-sync/internal/temporalclient"
 	"github.com/intercom-sync/intercom-sync/workflows"
 )
 
@@ -64,11 +63,10 @@ func cmdBackfill(ctx context.Context, args []string) error {
 	log := logrus.New()
 	log.SetLevel(logrus.WarnLevel)
 	log.SetOutput(os.Stderr)
-	opts, err := temporalclient.Options(cfg)
+	opts, err := app.TemporalClientOptions(cfg, log) // the service's data converter: payloads encrypted alike
 	if err != nil {
 		return err
 	}
-	opts.Logger = logging.NewTemporal(log)
 	tc, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
@@ -76,11 +74,8 @@ func cmdBackfill(ctx context.Context, args []string) error {
 	defer tc.Close()
 	start := time.Now()
 	id := workflows.BackfillWorkflowID(idEnv, start)
-	summary := "Backfill of " + idEnv
-	if in.DryRun {
-		summary += " (dry run)"
-	}
-	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: cfg.TaskQueue, StaticSummary: summary},
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: cfg.TaskQueue,
+		StaticSummary: workflows.BackfillSummary(idEnv, in.DryRun)},
 		workflows.BackfillWorkflow, in)
 	if err != nil {
 		return fmt.Errorf("start backfill: %w", err)

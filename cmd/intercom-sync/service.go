@@ -13,7 +13,6 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/logging"
 	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 	"github.com/intercom-sync/intercom-sync/internal/store"
-	"github.com/intercom-sync/intercom-sync/internal/temporalclient"
 )
 
 // setup parses flags and config and builds the logger.
@@ -79,11 +78,10 @@ func cmdMigrate(ctx context.Context, args []string) error {
 
 	// The workflows set custom search attributes; a namespace without them
 	// would refuse the starts.
-	opts, err := temporalclient.Options(cfg)
+	opts, err := app.TemporalClientOptions(cfg, log) // the service's data converter: payloads encrypted alike
 	if err != nil {
 		return err
 	}
-	opts.Logger = logging.NewTemporal(log)
 	tc, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -48,8 +49,14 @@ func cmdEmulator(ctx context.Context, args []string) error {
 		}
 	}
 	srv := &http.Server{Addr: *addr, Handler: em, ReadHeaderTimeout: 10 * time.Second}
+	// Bind first: a port already taken is an error now, not after a
+	// line saying the emulator is up.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(os.Stderr, "Intercom emulator on http://%s (state: http://%s/_emulator/state)\n", *addr, *addr)
 
 	// Periodic saves bound what a crash (or kill -9) loses to a few
@@ -76,7 +83,6 @@ func cmdEmulator(ctx context.Context, args []string) error {
 		close(savingDone)
 	}
 
-	var err error
 	shutdown := false
 	select {
 	case err = <-errc:

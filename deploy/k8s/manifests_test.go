@@ -49,6 +49,15 @@ const apiDrain = 15
 var secretEnv = []string{
 	"DATABASE_URL", "POSITIONS_DATABASE_URL", "MEMBERS_MYSQL_DSN",
 	"INTERCOM_ACCESS_TOKEN", "INTERCOM_WEBHOOK_SECRET", "CLERK_WEBHOOK_SECRET", "LOOKUP_API_TOKEN",
+	"PAYLOAD_ENCRYPTION_KEYS", "CODEC_AUTH_TOKEN",
+}
+
+// encryptingWorkloads write Temporal payloads, so under
+// ENVIRONMENT_NAME=production (which refuses to start without
+// PAYLOAD_ENCRYPTION_KEYS) they must get the keys from a required
+// secretKeyRef (config.CheckPlaceholders).
+var encryptingWorkloads = []struct{ name, container string }{
+	{"intercom-sync-api", "api"}, {"intercom-sync-worker", "worker"},
 }
 
 // workloads are the containers the binary runs as, with the subcommand
@@ -406,6 +415,23 @@ func checkRendered(t *testing.T, dir string, objs []*resource) {
 		t.Errorf("%s: ENVIRONMENT_NAME = %q, want %q (unset, the binary would run as %s)",
 			display(filepath.Join(dir, "kustomization.yaml")), got, want, config.DevelopmentEnvironment)
 	}
+	// (6) production encrypts the payloads: the keys come from the Secret,
+	// and not optionally (setEnv leaves optional references out).
+	if cm := find(objs, "ConfigMap", "intercom-sync"); cm != nil {
+		if env, _ := get(cm.obj, "data", "ENVIRONMENT_NAME").(string); (config.Config{EnvironmentName: env}).Production() {
+			for _, w := range encryptingWorkloads {
+				r := find(objs, "Deployment", w.name)
+				c := container(r, w.container)
+				if c == nil {
+					continue // reported above
+				}
+				if !setEnv(t, objs, r, c)["PAYLOAD_ENCRYPTION_KEYS"] || !fromSecret(c, "PAYLOAD_ENCRYPTION_KEYS") {
+					t.Errorf("%s: %s runs with ENVIRONMENT_NAME=production but does not get PAYLOAD_ENCRYPTION_KEYS from a required secretKeyRef; it would refuse to start",
+						display(dir), w.name)
+				}
+			}
+		}
+	}
 	if strings.HasPrefix(dir, "overlays/") {
 		for _, r := range objs {
 			for _, c := range containers(r) {
@@ -415,6 +441,19 @@ func checkRendered(t *testing.T, dir string, objs []*resource) {
 			}
 		}
 	}
+}
+
+// fromSecret reports whether the container's env entry name reads a key
+// of the Secret intercom-sync.
+func fromSecret(c map[string]any, name string) bool {
+	for _, e := range list(c, "env") {
+		m := e.(map[string]any)
+		if str(m, "name") == name {
+			ref, _ := get(m, "valueFrom", "secretKeyRef").(map[string]any)
+			return ref != nil && ref["name"] == "intercom-sync"
+		}
+	}
+	return false
 }
 
 // setEnv returns the names a container gets: env entries (a secretKeyRef
@@ -652,8 +691,10 @@ func TestSettingsCoverage(t *testing.T) {
 	// RESYNC_TAG: agents are trained on the default tag; INTERCOM_ADMIN_ID:
 	// unset, the access token's own admin (GET /me) removes the tag.
 	// HTTP_*: the binary's defaults are the documented production limits
-	// (README, "Configuration").
-	defaulted := map[string]bool{"INTERCOM_TASK_QUEUE": true, "MEMBER_TYPE_MAP": true, "RESYNC_TAG": true, "INTERCOM_ADMIN_ID": true,
+	// (README, "Configuration"). CODEC_CORS_ORIGINS: the default is the
+	// Temporal UI reached through `kubectl port-forward` on its usual
+	// port (localhost:8233); an operator adds the UI's own host.
+	defaulted := map[string]bool{"CODEC_CORS_ORIGINS": true, "INTERCOM_TASK_QUEUE": true, "MEMBER_TYPE_MAP": true, "RESYNC_TAG": true, "INTERCOM_ADMIN_ID": true,
 		"HTTP_READ_HEADER_TIMEOUT": true, "HTTP_READ_TIMEOUT": true, "HTTP_WRITE_TIMEOUT": true, "HTTP_IDLE_TIMEOUT": true,
 		"HTTP_MAX_HEADER_BYTES": true, "HTTP_MAX_IN_FLIGHT": true,
 		// TEMPORAL_TLS*, TEMPORAL_API_KEY: the in-cluster Temporal is
@@ -671,4 +712,253 @@ func TestSettingsCoverage(t *testing.T) {
 		t.Errorf("settings in config.Keys that no manifest sets: %s; set them in deploy/k8s/base (ConfigMap literal, or secretKeyRef for a secret) or add them to the defaulted list here with a reason",
 			strings.Join(missing, ", "))
 	}
+}
+
+// TestNetworkPolicy checks, in the base and each overlay, that a default
+// deny covers every intercom-sync pod, that the only port open to any
+// source is the API's webhook port (HTTP_ADDR), that the internal port
+// (INTERNAL_HTTP_ADDR: lookup, /metrics) and the workers' metrics port are
+// open to restricted sources only, and that the egress the service needs
+// is allowed.
+func TestNetworkPolicy(t *testing.T) {
+	for _, dir := range append([]string{"base"}, overlays...) {
+		t.Run(dir, func(t *testing.T) {
+			objs, err := (&renderer{}).render(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkNetworkPolicy(t, objs)
+		})
+	}
+}
+
+func checkNetworkPolicy(t *testing.T, objs []*resource) {
+	var policies []*resource
+	for _, r := range objs {
+		if r.kind() == "NetworkPolicy" {
+			policies = append(policies, r)
+		}
+	}
+	podLabels := map[string]map[string]any{}
+	for _, w := range workloads {
+		if r := find(objs, w.kind, w.name); r != nil {
+			labels, _ := get(r.obj, "spec", "template", "metadata", "labels").(map[string]any)
+			podLabels[w.name] = labels
+		}
+	}
+
+	// Default deny: both directions, no rule, every workload's pods.
+	deny := false
+	for _, p := range policies {
+		types := list(p.obj, "spec", "policyTypes")
+		if slices.Contains(types, any("Ingress")) && slices.Contains(types, any("Egress")) &&
+			len(list(p.obj, "spec", "ingress")) == 0 && len(list(p.obj, "spec", "egress")) == 0 {
+			all := true
+			for name, labels := range podLabels {
+				if !selects(t, p, labels) {
+					all = false
+					t.Logf("%s: %s does not select the pods of %s", p.file, p.name(), name)
+				}
+			}
+			deny = deny || all
+		}
+	}
+	if !deny {
+		t.Fatalf("no default-deny NetworkPolicy (policyTypes Ingress and Egress, no rules) selects every intercom-sync pod")
+	}
+
+	cm := find(objs, "ConfigMap", "intercom-sync")
+	api := find(objs, "Deployment", "intercom-sync-api")
+	worker := find(objs, "Deployment", "intercom-sync-worker")
+	if cm == nil || api == nil || worker == nil {
+		t.Fatal("no ConfigMap, API or worker")
+	}
+	apiC, workerC := container(api, "api"), container(worker, "worker")
+	public := portOf(t, apiC, str(cm.obj, "data", "HTTP_ADDR"), "HTTP_ADDR")
+	internal := portOf(t, apiC, str(cm.obj, "data", "INTERNAL_HTTP_ADDR"), "INTERNAL_HTTP_ADDR")
+	if public.number == internal.number {
+		t.Fatalf("HTTP_ADDR and INTERNAL_HTTP_ADDR share port %d", public.number)
+	}
+	workerMetrics := containerPort{name: "metrics", number: 9090}
+	if !hasPort(workerC, "metrics") || !hasPort(workerC, 9090) {
+		t.Fatalf("worker has no metrics port 9090")
+	}
+
+	// Ingress of the API pods: open to all only on the public port; the
+	// internal port only from restricted sources, and from somewhere.
+	openAPI, restrictedAPI := ingressPorts(t, policies, podLabels["intercom-sync-api"])
+	if len(openAPI) == 0 || !openAPI[public] {
+		t.Errorf("the webhook port %v is not open to the webhook senders: open %v", public, openAPI)
+	}
+	for p := range openAPI {
+		if p != public {
+			t.Errorf("API port %v is open to any source; only the webhook port %v may be", p, public)
+		}
+	}
+	if !restrictedAPI[internal] {
+		t.Errorf("the internal port %v is not reachable from inside (restricted sources): %v", internal, restrictedAPI)
+	}
+	openWorker, restrictedWorker := ingressPorts(t, policies, podLabels["intercom-sync-worker"])
+	if len(openWorker) > 0 {
+		t.Errorf("worker ports open to any source: %v", openWorker)
+	}
+	if !restrictedWorker[workerMetrics] {
+		t.Errorf("the worker's metrics port is not reachable for monitoring: %v", restrictedWorker)
+	}
+
+	// Egress: DNS, Temporal, Postgres, MySQL for all; Intercom HTTPS for
+	// the workers.
+	for name, want := range map[string][]int{
+		"intercom-sync-api":     {53, 7233, 5432, 3306},
+		"intercom-sync-worker":  {53, 7233, 5432, 3306, 443},
+		"intercom-sync-migrate": {53, 7233, 5432},
+	} {
+		have := egressPorts(t, policies, podLabels[name])
+		for _, p := range want {
+			if !have[p] {
+				t.Errorf("%s: no egress to port %d", name, p)
+			}
+		}
+	}
+	if have := egressPorts(t, policies, podLabels["intercom-sync-api"]); have[443] {
+		t.Errorf("the API may reach port 443, but it never calls Intercom")
+	}
+}
+
+// containerPort is a port by name and number, so a policy may name it
+// either way.
+type containerPort struct {
+	name   string
+	number int
+}
+
+// portOf finds the container port an address (":8080") listens on.
+func portOf(t *testing.T, c map[string]any, addr, setting string) containerPort {
+	t.Helper()
+	_, portText, ok := strings.Cut(addr, ":")
+	var n int
+	if _, err := fmt.Sscan(portText, &n); !ok || err != nil {
+		t.Fatalf("%s = %q: no port", setting, addr)
+	}
+	for _, p := range list(c, "ports") {
+		pm := p.(map[string]any)
+		if pm["containerPort"] == n {
+			name, _ := pm["name"].(string)
+			return containerPort{name: name, number: n}
+		}
+	}
+	t.Fatalf("%s = %q: port %d is not a port of the API container", setting, addr, n)
+	return containerPort{}
+}
+
+// selects reports whether the policy's podSelector matches the labels
+// (matchLabels only; anything else fails the test rather than be guessed).
+func selects(t *testing.T, p *resource, labels map[string]any) bool {
+	t.Helper()
+	sel, _ := get(p.obj, "spec", "podSelector").(map[string]any)
+	for k := range sel {
+		if k != "matchLabels" {
+			t.Fatalf("%s: %s: podSelector.%s is not supported by this test", p.file, p.name(), k)
+		}
+	}
+	match, _ := sel["matchLabels"].(map[string]any)
+	for k, v := range match {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// ingressPorts returns the ports the policies selecting the pods open to
+// any source and to restricted sources. A rule without ports opens every
+// port: reported as port "*".
+func ingressPorts(t *testing.T, policies []*resource, labels map[string]any) (open, restricted map[containerPort]bool) {
+	open, restricted = map[containerPort]bool{}, map[containerPort]bool{}
+	for _, p := range policies {
+		if !selects(t, p, labels) {
+			continue
+		}
+		for _, rule := range list(p.obj, "spec", "ingress") {
+			r := rule.(map[string]any)
+			target := restricted
+			if from := list(r, "from"); len(from) == 0 || anySource(from) {
+				target = open
+			}
+			ports := list(r, "ports")
+			if len(ports) == 0 {
+				target[containerPort{name: "*"}] = true
+			}
+			for _, port := range ports {
+				target[normalizePort(port.(map[string]any)["port"])] = true
+			}
+		}
+	}
+	// A port may be named or numbered in a policy: compare both ways.
+	return expandPorts(open), expandPorts(restricted)
+}
+
+// anySource: a peer that admits every address (an ipBlock of 0.0.0.0/0,
+// or every namespace without a pod selector narrowing it to ours).
+func anySource(from []any) bool {
+	for _, peer := range from {
+		pm := peer.(map[string]any)
+		if str(pm, "ipBlock", "cidr") == "0.0.0.0/0" || str(pm, "ipBlock", "cidr") == "::/0" {
+			return true
+		}
+		if ns, ok := pm["namespaceSelector"].(map[string]any); ok && len(ns) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// knownPorts are the container ports a policy may name.
+var knownPorts = []containerPort{{"http", 8080}, {"internal", 8081}, {"metrics", 9090}}
+
+func normalizePort(v any) containerPort {
+	switch p := v.(type) {
+	case string:
+		return containerPort{name: p}
+	case int:
+		return containerPort{number: p}
+	}
+	return containerPort{name: fmt.Sprint(v)}
+}
+
+func expandPorts(ports map[containerPort]bool) map[containerPort]bool {
+	out := map[containerPort]bool{}
+	for p := range ports {
+		full := p
+		for _, k := range knownPorts {
+			if (p.name != "" && p.name == k.name) || (p.number != 0 && p.number == k.number) {
+				full = k
+			}
+		}
+		out[full] = true
+	}
+	return out
+}
+
+// egressPorts returns the port numbers the policies selecting the pods
+// let them reach (0 for a rule without ports: every port).
+func egressPorts(t *testing.T, policies []*resource, labels map[string]any) map[int]bool {
+	have := map[int]bool{}
+	for _, p := range policies {
+		if !selects(t, p, labels) {
+			continue
+		}
+		for _, rule := range list(p.obj, "spec", "egress") {
+			ports := list(rule, "ports")
+			if len(ports) == 0 {
+				have[0] = true
+			}
+			for _, port := range ports {
+				if n, ok := port.(map[string]any)["port"].(int); ok {
+					have[n] = true
+				}
+			}
+		}
+	}
+	return have
 }

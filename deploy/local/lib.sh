@@ -4,10 +4,29 @@
 # The daemons live in sbin, which a non-root PATH often lacks.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
-# Progress goes to stderr so that stdout stays free for callers.
-log() { printf '==> %s\n' "$*" >&2; }
-warn() { printf 'warning: %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+# Progress goes to stderr so that stdout stays free for callers. A message
+# that cannot be written (stderr was a pipe whose reader died, as under
+# `make run | tee` after Ctrl-C) is dropped rather than aborting the script
+# under set -e: a cleanup must not die on its first log line.
+log() { printf '==> %s\n' "$*" >&2 || true; }
+warn() { printf 'warning: %s\n' "$*" >&2 || true; }
+die() { printf 'error: %s\n' "$*" >&2 || true; exit 1; }
+
+# in_foreground_terminal: true when this process has a controlling terminal
+# and is in its foreground process group (it gets the terminal's Ctrl-C).
+in_foreground_terminal() {
+  { : </dev/tty; } 2>/dev/null || return 1
+  local stat fields
+  stat=$(cat /proc/$$/stat 2>/dev/null) || return 1
+  read -ra fields <<<"${stat##*) }" # state ppid pgrp session tty_nr tpgid ...
+  [[ ${fields[2]} == "${fields[5]}" ]]
+}
+
+# port_in_use HOST:PORT: true when something accepts connections there.
+port_in_use() {
+  local host=${1%:*} port=${1##*:}
+  (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
+}
 
 # abspath DIR: creates DIR and prints its absolute path, so that the
 # daemons (which run from other working directories) get paths that hold.
@@ -62,13 +81,15 @@ stop_pid() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
-# stop_pidfile FILE NAME: stop_pid for the process named in FILE.
+# stop_pidfile FILE COMM [LABEL]: stop_pid for the process named in FILE,
+# if it is alive and its command name is COMM. LABEL (default COMM) names
+# it in the messages.
 stop_pidfile() {
-  local file=$1 name=$2
-  if pid_alive "$file" "$name"; then
-    stop_pid "$(<"$file")" "$name"
+  local file=$1 comm=$2 label=${3:-$2}
+  if pid_alive "$file" "$comm"; then
+    stop_pid "$(<"$file")" "$label"
   else
-    log "$name: not running"
+    log "$label: not running"
   fi
   rm -f "$file"
 }

@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # The whole local stack: Postgres, MariaDB and the Temporal dev server.
 #
-#   stack.sh up|down run|test
+#   stack.sh up|down run|test|check
 #
 # "run" (make run) and "test" (make test) use separate ports and data dirs
 # (.dev/run, .dev/test) so tests never touch the data you are playing with
-# and both can be up at once. up is idempotent and reuses existing data;
-# down stops the servers and keeps the data. up writes .dev/NAME/env.
+# and both can be up at once; "check" is make run's own test, which runs
+# it on a third set of ports. up is idempotent and reuses existing data;
+# down stops every process of the stack (the service and the emulator that
+# make run started, by their pid files, then the servers) and keeps the
+# data. up writes .dev/NAME/env.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 root=$(cd "$here/../.." && pwd)
 
-[[ $# -eq 2 ]] || die "usage: $0 up|down run|test"
+[[ $# -eq 2 ]] || die "usage: $0 up|down run|test|check"
 action=$1
 name=$2
 case $name in
 run) pg_port=15432 my_port=13306 tp_port=7233 ui_port=8233 db=intercom_sync ;;
 test) pg_port=25432 my_port=23306 tp_port=27233 ui_port="" db="" ;;
-*) die "unknown stack '$name' (want run or test)" ;;
+check) pg_port=35432 my_port=33306 tp_port=37233 ui_port=38233 db=intercom_sync ;;
+*) die "unknown stack '$name' (want run, test or check)" ;;
 esac
 base=$root/.dev/$name
 
@@ -28,7 +32,7 @@ write_env() {
   local f=$base/env
   {
     echo "# Written by deploy/local/stack.sh up $name. Source it to reach the $name stack."
-    if [[ $name == run ]]; then
+    if [[ $name != test ]]; then
       cat <<EOF
 export DATABASE_URL="\${DATABASE_URL:-postgres://postgres@127.0.0.1:$pg_port/$db?sslmode=disable}"
 export MEMBERS_MYSQL_DSN="\${MEMBERS_MYSQL_DSN:-members_ro:members_ro@tcp(127.0.0.1:$my_port)/members}"
@@ -62,11 +66,13 @@ up)
 down)
   # Reverse order; keep going if one fails so the others still stop.
   rc=0
+  stop_pidfile "$base/service.pid" intercom-sync "intercom-sync service"
+  stop_pidfile "$base/emulator.pid" intercom-sync "Intercom emulator"
   bash "$here/temporal.sh" stop "$base/temporal" || rc=1
   bash "$here/mariadb.sh" stop "$base/mariadb" || rc=1
   bash "$here/postgres.sh" stop "$base/postgres" || rc=1
-  log "$name stack down (data kept in ${base#"$root"/})"
+  if ((rc == 0)); then log "$name stack stopped"; else warn "$name stack: some processes did not stop"; fi
   exit $rc
   ;;
-*) die "usage: $0 up|down run|test" ;;
+*) die "usage: $0 up|down run|test|check" ;;
 esac

@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -21,6 +23,7 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/logging"
 	"github.com/intercom-sync/intercom-sync/internal/members"
 	"github.com/intercom-sync/intercom-sync/internal/metrics"
+	"github.com/intercom-sync/intercom-sync/internal/payloadcrypt"
 	"github.com/intercom-sync/intercom-sync/internal/positions"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 	"github.com/intercom-sync/intercom-sync/internal/temporalclient"
@@ -63,6 +66,9 @@ type App struct {
 	Intercom   *intercom.Client
 	Activities *activities.Activities
 
+	// codec encrypts the Temporal payloads (nil: PAYLOAD_ENCRYPTION_KEYS
+	// is empty, payloads are stored in the clear).
+	codec  *payloadcrypt.Codec
 	parts  Parts
 	opts   Options
 	closes []func()
@@ -80,6 +86,11 @@ func New(ctx context.Context, cfg config.Config, log *logrus.Logger, parts Parts
 		return nil, err
 	}
 	a := &App{Config: cfg, Log: log, Metrics: metrics.New(), parts: parts, opts: opts}
+	if len(cfg.PayloadKeys) > 0 {
+		if a.codec, err = payloadcrypt.New(cfg.PayloadKeys); err != nil {
+			return nil, fmt.Errorf("PAYLOAD_ENCRYPTION_KEYS: %w", err)
+		}
+	}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -141,18 +152,48 @@ func required(parts Parts) []string {
 }
 
 func (a *App) temporalClient() (client.Client, error) {
-	opts, err := temporalclient.Options(a.Config)
+	opts, err := clientOptions(a.Config, a.Log, a.codec)
 	if err != nil {
 		return nil, err
 	}
-	opts.Logger = logging.NewTemporal(a.Log)
 	opts.MetricsHandler = a.Metrics.Temporal()
 	if a.opts.Temporal != nil {
+		// The new client keeps these options, the data converter
+		// included: only the connection is shared.
 		return client.NewClientFromExisting(a.opts.Temporal, opts)
 	}
 	a.Log.WithField("temporal_address", a.Config.TemporalAddress).
 		Info("Temporal connection: " + temporalclient.Summary(a.Config))
 	return client.NewLazyClient(opts)
+}
+
+// TemporalClientOptions are the options of every Temporal client the
+// binary builds (the service's, and the backfill and migrate commands'):
+// the connection (address, namespace, TLS or API key: internal/
+// temporalclient) and the data converter that encrypts payloads with
+// PAYLOAD_ENCRYPTION_KEYS. A client built without it would write readable
+// payloads, or fail to read the encrypted ones.
+func TemporalClientOptions(cfg config.Config, log *logrus.Logger) (client.Options, error) {
+	var codec *payloadcrypt.Codec
+	if len(cfg.PayloadKeys) > 0 {
+		var err error
+		if codec, err = payloadcrypt.New(cfg.PayloadKeys); err != nil {
+			return client.Options{}, fmt.Errorf("PAYLOAD_ENCRYPTION_KEYS: %w", err)
+		}
+	}
+	return clientOptions(cfg, log, codec)
+}
+
+func clientOptions(cfg config.Config, log *logrus.Logger, codec *payloadcrypt.Codec) (client.Options, error) {
+	opts, err := temporalclient.Options(cfg)
+	if err != nil {
+		return client.Options{}, err
+	}
+	opts.Logger = logging.NewTemporal(log)
+	if codec != nil {
+		opts.DataConverter = codec.DataConverter()
+	}
+	return opts, nil
 }
 
 // Close closes what New opened, in reverse order.
@@ -163,9 +204,32 @@ func (a *App) Close() {
 	a.closes = nil
 }
 
-// Handler is the HTTP API: Clerk and Intercom webhooks, the member
-// lookup, health and metrics.
+// Handler is the HTTP API on one listener: Clerk and Intercom webhooks,
+// the member lookup, health and metrics.
 func (a *App) Handler() (http.Handler, error) {
+	rt, err := a.routes()
+	if err != nil {
+		return nil, err
+	}
+	return rt.Router(), nil
+}
+
+// Handlers are the handlers of the API's listeners: with
+// INTERNAL_HTTP_ADDR set, public serves the webhooks and the probes and
+// internal the lookup and /metrics; unset, public serves everything and
+// internal is nil.
+func (a *App) Handlers() (public, internal http.Handler, err error) {
+	rt, err := a.routes()
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.Config.InternalHTTPAddr == "" {
+		return rt.Router(), nil, nil
+	}
+	return rt.PublicRouter(), rt.InternalRouter(), nil
+}
+
+func (a *App) routes() (api.Routes, error) {
 	cfg, log := a.Config, a.Log
 	var starter client.Client = a.Temporal
 	if a.opts.APITemporal != nil {
@@ -175,37 +239,49 @@ func (a *App) Handler() (http.Handler, error) {
 	queues := api.Queues{Workflows: cfg.TaskQueue, Intercom: cfg.IntercomTaskQueue}
 	clerkHandler, err := api.NewClerkHandler(cfg.ClerkWebhookSecret, counted, queues, api.DefaultStartTimeout, log)
 	if err != nil {
-		return nil, err
+		return api.Routes{}, err
 	}
 	// Without its secret an endpoint fails closed (503), in every
 	// environment; the API still starts, so the Clerk webhooks flow.
 	intercomHandler, err := api.NewIntercomHandler(cfg.IntercomWebhookSecret, counted, queues,
 		api.DefaultStartTimeout, log, api.WithResyncTag(cfg.ResyncTag), api.WithMetrics(a.Metrics))
 	if err != nil {
-		return nil, err
+		return api.Routes{}, err
 	}
 	if cfg.IntercomWebhookSecret == "" {
 		log.Warn("INTERCOM_WEBHOOK_SECRET is not set: POST /api/intercom/webhook answers 503 until it is")
 	}
-	lookup := api.NewLookupHandler(cfg.LookupAPIToken, a.Members, a.Positions, log)
+	lookup := api.NewLookupHandler(cfg.LookupAPIToken, a.Members, a.Positions, log,
+		api.WithLookupRateLimit(cfg.LookupRateLimitPerMinute, cfg.LookupRateLimitBurst))
 	if cfg.LookupAPIToken == "" {
 		log.Warn("LOOKUP_API_TOKEN is not set: POST /api/intercom/lookup-email answers 503 until it is")
 	}
+	var codec http.Handler // the codec server exists where payloads are encrypted
+	if a.codec != nil {
+		codec = api.NewCodecHandler(cfg.CodecAuthToken, a.codec, cfg.CodecCORSOrigins, log)
+		if cfg.CodecAuthToken == "" {
+			log.Warn("CODEC_AUTH_TOKEN is not set: POST /codec/encode and /codec/decode answer 503 until it is")
+		}
+	}
 	return api.Routes{
 		Clerk:       clerkHandler,
+		Codec:       codec,
 		Intercom:    intercomHandler,
 		Lookup:      lookup,
 		Metrics:     a.Metrics.Handler(),
 		Middleware:  a.Metrics.Middleware,
 		MaxInFlight: cfg.HTTPMaxInFlight,
 		Log:         log,
-		Checks: []api.Check{
+		// Ready means "can take webhooks": intake needs Temporal only.
+		// The databases serve the lookup and the workers; a pod taken out
+		// of rotation for them would refuse webhooks it could record.
+		Checks: []api.Check{api.TemporalCheck(starter)},
+		Dependencies: []api.Check{
 			{Name: "postgres", Check: a.Store.Ping},
 			{Name: "mysql", Check: a.Members.Ping},
 			{Name: "positions", Check: a.Positions.Ping},
-			api.TemporalCheck(starter),
 		},
-	}.Router(), nil
+	}, nil
 }
 
 // NewWorkers registers every workflow and activity on the two task queues
@@ -251,20 +327,34 @@ func (a *App) StartWorkers(ctx context.Context) (*worker.Workers, error) {
 // gracefully: the API stops taking requests and finishes the ones in
 // flight; the workers finish running activities.
 func (a *App) Run(ctx context.Context) error {
-	errc := make(chan error, 2)
-	var srv *http.Server
+	errc := make(chan error, 3)
+	var servers []*http.Server
 	if a.parts.API {
-		h, err := a.Handler()
+		public, internal, err := a.Handlers()
 		if err != nil {
 			return err
 		}
-		srv = HTTPServer(a.Config, a.Config.HTTPAddr, h)
-		go func() {
-			a.Log.WithField("addr", a.Config.HTTPAddr).Info("HTTP API listening")
-			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("http: %w", err)
+		listeners := []listener{{"public", "HTTP_ADDR", a.Config.HTTPAddr, public}}
+		if internal != nil {
+			listeners = append(listeners, listener{"internal", "INTERNAL_HTTP_ADDR", a.Config.InternalHTTPAddr, internal})
+		}
+		for _, l := range listeners {
+			srv := HTTPServer(a.Config, l.addr, l.h)
+			// Bind before saying so: a port already taken fails the start
+			// here, instead of after a "listening" line that was not true.
+			ln, err := net.Listen("tcp", srv.Addr)
+			if err != nil {
+				Shutdown(servers, time.Second) // the one already serving, if any
+				return fmt.Errorf("%s: %w", l.setting, err)
 			}
-		}()
+			servers = append(servers, srv)
+			a.Log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "listener": l.name}).Info("HTTP API listening")
+			go func() {
+				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					errc <- fmt.Errorf("http %s: %w", l.name, err)
+				}
+			}()
+		}
 	}
 	if a.parts.Workers {
 		workers, err := a.StartWorkers(ctx)
@@ -291,14 +381,29 @@ func (a *App) Run(ctx context.Context) error {
 	case <-ctx.Done():
 		a.Log.Info("Shutting down")
 	case err := <-errc:
+		Shutdown(servers, 15*time.Second) // the other listener, if any
 		return err
 	}
-	if srv != nil {
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
-	}
+	Shutdown(servers, 15*time.Second)
 	return nil
+}
+
+// listener is one HTTP listener of the API and what it serves.
+type listener struct {
+	name, setting, addr string // setting: the variable that set addr
+	h                   http.Handler
+}
+
+// Shutdown stops the servers together: each stops taking requests and
+// finishes the ones in flight, all within one drain budget.
+func Shutdown(servers []*http.Server, drain time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, srv := range servers {
+		wg.Go(func() { _ = srv.Shutdown(ctx) })
+	}
+	wg.Wait()
 }
 
 // HTTPServer is the server of h on addr with the configured limits: a

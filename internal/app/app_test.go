@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -41,6 +42,8 @@ func productionConfig(t *testing.T) config.Config {
 		"CLERK_WEBHOOK_SECRET":    "whsec_" + "dGVzdC1zZWNyZXQtZm9yLXdpcmluZw==",
 		"INTERCOM_WEBHOOK_SECRET": "intercom-secret",
 		"LOOKUP_API_TOKEN":        "lookup-token",
+		"PAYLOAD_ENCRYPTION_KEYS": "k1:" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")),
+		"CODEC_AUTH_TOKEN":        "codec-token",
 	} {
 		t.Setenv(name, value)
 	}
@@ -90,8 +93,11 @@ func TestProductionWiringHasEveryDependency(t *testing.T) {
 		{"POST", "/api/intercom/webhook", http.StatusUnauthorized}, // unsigned, secret set
 		{"POST", "/api/intercom/lookup-email", http.StatusUnauthorized},
 		{"GET", "/healthz", http.StatusOK},
-		{"GET", "/readyz", http.StatusOK}, // every check answers: Postgres, MariaDB, positions, Temporal
+		{"GET", "/readyz", http.StatusOK},           // Temporal answers
+		{"GET", "/readyz?verbose=1", http.StatusOK}, // and reports Postgres, MariaDB, positions
 		{"GET", "/metrics", http.StatusOK},
+		{"POST", "/codec/decode", http.StatusUnauthorized}, // keys and token set: the codec server is mounted
+		{"POST", "/codec/encode", http.StatusUnauthorized},
 	} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(route.method, route.path, strings.NewReader(`{}`)))
@@ -239,5 +245,85 @@ func TestProductionRefusesPlaceholderSecrets(t *testing.T) {
 			continue
 		}
 		a.Close()
+	}
+}
+
+// The codec server exists only where payloads are encrypted, and fails
+// closed without its token; production refuses to start without keys.
+func TestCodecServerIsMountedWithTheKeys(t *testing.T) {
+	base := productionConfig(t)
+	serve := func(t *testing.T, cfg config.Config, log *logrus.Logger) *httptest.ResponseRecorder {
+		t.Helper()
+		a, err := app.New(context.Background(), cfg, log, app.Parts{API: true}, app.Options{})
+		if err != nil {
+			t.Fatalf("app.New: %v", err)
+		}
+		defer a.Close()
+		h, err := a.Handler()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "/codec/decode", strings.NewReader(`{"payloads":[]}`))
+		req.Header.Set("Authorization", "Bearer codec-token")
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+
+	if rec := serve(t, base, logrus.New()); rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("POST /codec/decode with the token = %d %s, want 200 JSON", rec.Code, rec.Body)
+	}
+
+	noToken := base
+	noToken.CodecAuthToken = ""
+	log, hook := logtest.NewNullLogger()
+	rec := serve(t, noToken, log)
+	if rec.Code != http.StatusServiceUnavailable || strings.TrimSpace(rec.Body.String()) != `{"error":"codec not configured"}` {
+		t.Errorf("without CODEC_AUTH_TOKEN: %d %s, want 503 codec not configured", rec.Code, rec.Body)
+	}
+	warned := false
+	for _, e := range hook.AllEntries() {
+		warned = warned || (e.Level == logrus.WarnLevel && strings.Contains(e.Message, "CODEC_AUTH_TOKEN"))
+	}
+	if !warned {
+		t.Error("no warning at start about CODEC_AUTH_TOKEN")
+	}
+
+	noKeys := base
+	noKeys.PayloadKeys = nil
+	a, err := app.New(context.Background(), noKeys, logrus.New(), app.Parts{API: true}, app.Options{})
+	if err == nil || !strings.Contains(err.Error(), "PAYLOAD_ENCRYPTION_KEYS") {
+		if a != nil {
+			a.Close()
+		}
+		t.Fatalf("production without PAYLOAD_ENCRYPTION_KEYS: %v, want a refusal naming it", err)
+	}
+	noKeys.EnvironmentName = "staging"
+	if rec := serve(t, noKeys, logrus.New()); rec.Code != http.StatusNotFound {
+		t.Errorf("without keys POST /codec/decode = %d %s, want 404 (no codec server)", rec.Code, rec.Body)
+	}
+}
+
+// Every Temporal client of the binary (service, backfill, migrate) gets
+// the encrypting data converter from one recipe.
+func TestTemporalClientOptionsEncrypt(t *testing.T) {
+	cfg := productionConfig(t)
+	opts, err := app.TemporalClientOptions(cfg, logrus.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.HostPort != cfg.TemporalAddress || opts.Namespace != cfg.TemporalNamespace || opts.DataConverter == nil {
+		t.Fatalf("options %+v: want the configured address, namespace and a data converter", opts)
+	}
+	p, err := opts.DataConverter.ToPayload(map[string]string{"email": "ada@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(p.Metadata["encoding"]) != "binary/encrypted" || strings.Contains(string(p.Data), "ada@example.com") {
+		t.Fatalf("payload not encrypted: %v", p)
+	}
+	cfg.PayloadKeys = nil
+	if opts, err = app.TemporalClientOptions(cfg, logrus.New()); err != nil || opts.DataConverter != nil {
+		t.Fatalf("without keys: %v, %v; want the SDK's default converter", opts.DataConverter, err)
 	}
 }

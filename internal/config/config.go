@@ -12,12 +12,17 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/intercom-sync/intercom-sync/internal/members"
+	"github.com/intercom-sync/intercom-sync/internal/payloadcrypt"
 )
 
 // Config is every setting the binary reads. Field comments name the
 // environment variable.
 type Config struct {
 	HTTPAddr string // HTTP_ADDR
+	// InternalHTTPAddr, if set, moves the lookup and /metrics off
+	// HTTP_ADDR onto this listener (INTERNAL_HTTP_ADDR); unset, HTTP_ADDR
+	// serves everything.
+	InternalHTTPAddr string
 	// HTTP server limits (HTTP_READ_HEADER_TIMEOUT, HTTP_READ_TIMEOUT,
 	// HTTP_WRITE_TIMEOUT, HTTP_IDLE_TIMEOUT, HTTP_MAX_HEADER_BYTES,
 	// HTTP_MAX_IN_FLIGHT).
@@ -60,6 +65,10 @@ type Config struct {
 	// X-Hub-Signature.
 	IntercomWebhookSecret string // INTERCOM_WEBHOOK_SECRET
 	LookupAPIToken        string // LOOKUP_API_TOKEN
+	// Lookups per minute and burst for one token, per API process
+	// (LOOKUP_RATE_LIMIT_PER_MINUTE, LOOKUP_RATE_LIMIT_BURST).
+	LookupRateLimitPerMinute int
+	LookupRateLimitBurst     int
 	// MemberTypes is MEMBER_TYPE_MAP, parsed: status and membertypeid to
 	// the member_type written to Intercom.
 	MemberTypes members.TypeMap
@@ -69,6 +78,15 @@ type Config struct {
 	// IntercomAdminID is the admin on whose behalf the re-sync removes its
 	// tag; empty means the access token's own admin (GET /me).
 	IntercomAdminID string // INTERCOM_ADMIN_ID
+
+	// PayloadKeys is PAYLOAD_ENCRYPTION_KEYS, parsed: the first encrypts
+	// every Temporal payload, all decrypt (internal/payloadcrypt). None:
+	// payloads are stored in the clear (refused in production).
+	PayloadKeys []payloadcrypt.Key
+	// CodecAuthToken is the bearer token of the codec server (/codec).
+	CodecAuthToken string // CODEC_AUTH_TOKEN
+	// CodecCORSOrigins are the Temporal UI origins allowed to call /codec.
+	CodecCORSOrigins []string // CODEC_CORS_ORIGINS
 
 	MetricsAddr string // METRICS_ADDR (worker-only processes; the API serves /metrics itself)
 
@@ -80,6 +98,7 @@ type Config struct {
 // the single list the README table and the manifest test are checked against.
 var Keys = []Key{
 	{"http_addr", "HTTP_ADDR", ":8080", "address the HTTP API listens on"},
+	{"internal_http_addr", "INTERNAL_HTTP_ADDR", "", "if set, the lookup and /metrics are served here and no longer on HTTP_ADDR, which keeps the webhooks and the probes (unset: everything on HTTP_ADDR)"},
 	{"http_read_header_timeout", "HTTP_READ_HEADER_TIMEOUT", "10s", "time a client has to send the request headers"},
 	{"http_read_timeout", "HTTP_READ_TIMEOUT", "30s", "time a client has to send the whole request, body included (a trickling body is cut off)"},
 	{"http_write_timeout", "HTTP_WRITE_TIMEOUT", "30s", "time from the end of the request headers to the end of the answer; keep it above the handlers' 5 s Temporal budget"},
@@ -107,9 +126,14 @@ var Keys = []Key{
 	{"positions_database_url", "POSITIONS_DATABASE_URL", "", "Postgres URL of member_positions (default DATABASE_URL)"},
 	{"intercom_webhook_secret", "INTERCOM_WEBHOOK_SECRET", "", "Intercom app client secret that signs X-Hub-Signature (unset: POST /api/intercom/webhook answers 503)"},
 	{"lookup_api_token", "LOOKUP_API_TOKEN", "", "bearer token of POST /api/intercom/lookup-email (unset: the endpoint answers 503)"},
+	{"lookup_rate_limit_per_minute", "LOOKUP_RATE_LIMIT_PER_MINUTE", "120", "lookups per minute one token may make, per API process; over it: 429 with Retry-After"},
+	{"lookup_rate_limit_burst", "LOOKUP_RATE_LIMIT_BURST", "20", "lookups one token may make at once above the per-minute rate"},
 	{"member_type_map", "MEMBER_TYPE_MAP", members.DefaultTypeMap, "member_type by status and membertypeid: STATUS:TYPEID=LABEL or STATUS:*=LABEL, comma-separated"},
 	{"resync_tag", "RESYNC_TAG", "mynatca-sync", "conversation tag with which support agents ask for a re-sync of the member (matched case-insensitively)"},
 	{"intercom_admin_id", "INTERCOM_ADMIN_ID", "", "Intercom admin that removes the re-sync tag (default: the access token's admin, from GET /me)"},
+	{"payload_encryption_keys", "PAYLOAD_ENCRYPTION_KEYS", "", "AES-256 keys of the Temporal payloads, id:base64-of-32-bytes,…: the first encrypts, all decrypt (required in production)"},
+	{"codec_auth_token", "CODEC_AUTH_TOKEN", "", "bearer token of POST /codec/encode and /codec/decode, the codec server of the Temporal UI and CLI (unset: /codec answers 503)"},
+	{"codec_cors_origins", "CODEC_CORS_ORIGINS", DefaultCodecCORSOrigins, "comma-separated origins (scheme://host:port) of the Temporal UI allowed to call /codec"},
 	{"metrics_addr", "METRICS_ADDR", ":9090", "where a worker-only process serves /metrics and /healthz"},
 	{"log_level", "LOG_LEVEL", "info", "debug, info, warn, error"},
 	{"log_format", "LOG_FORMAT", "json", "json or text"},
@@ -171,6 +195,7 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 	}
 	c := Config{
 		HTTPAddr:                   v.GetString("http_addr"),
+		InternalHTTPAddr:           strings.TrimSpace(v.GetString("internal_http_addr")),
 		HTTPReadHeaderTimeout:      v.GetDuration("http_read_header_timeout"),
 		HTTPReadTimeout:            v.GetDuration("http_read_timeout"),
 		HTTPWriteTimeout:           v.GetDuration("http_write_timeout"),
@@ -197,8 +222,12 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 		PositionsDatabaseURL:       v.GetString("positions_database_url"),
 		IntercomWebhookSecret:      v.GetString("intercom_webhook_secret"),
 		LookupAPIToken:             v.GetString("lookup_api_token"),
+		LookupRateLimitPerMinute:   v.GetInt("lookup_rate_limit_per_minute"),
+		LookupRateLimitBurst:       v.GetInt("lookup_rate_limit_burst"),
 		ResyncTag:                  strings.TrimSpace(v.GetString("resync_tag")),
 		IntercomAdminID:            strings.TrimSpace(v.GetString("intercom_admin_id")),
+		CodecAuthToken:             v.GetString("codec_auth_token"),
+		CodecCORSOrigins:           splitList(v.GetString("codec_cors_origins")),
 		MetricsAddr:                v.GetString("metrics_addr"),
 		LogLevel:                   v.GetString("log_level"),
 		LogFormat:                  v.GetString("log_format"),
@@ -212,6 +241,12 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 	if err := c.resolveTemporalTLS(v.GetString("temporal_tls")); err != nil {
 		return c, err
 	}
+	keys, err := payloadcrypt.ParseKeys(v.GetString("payload_encryption_keys"))
+	if err != nil {
+		// The error names an id or a position, never key material.
+		return c, fmt.Errorf("PAYLOAD_ENCRYPTION_KEYS: %w", err)
+	}
+	c.PayloadKeys = keys
 	types, err := members.ParseTypeMap(v.GetString("member_type_map"))
 	if err != nil {
 		return c, fmt.Errorf("MEMBER_TYPE_MAP: %w", err)
@@ -241,10 +276,32 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 	if c.HTTPMaxHeaderBytes <= 0 {
 		return c, errors.New("HTTP_MAX_HEADER_BYTES must be a positive number")
 	}
+	if c.LookupRateLimitPerMinute <= 0 || c.LookupRateLimitBurst <= 0 {
+		// Zero would refuse every lookup; no limit is not on offer.
+		return c, errors.New("LOOKUP_RATE_LIMIT_PER_MINUTE and LOOKUP_RATE_LIMIT_BURST must be positive numbers")
+	}
+	if c.InternalHTTPAddr != "" && c.InternalHTTPAddr == c.HTTPAddr {
+		return c, errors.New("INTERNAL_HTTP_ADDR must differ from HTTP_ADDR (unset it to serve everything on HTTP_ADDR)")
+	}
 	if c.HTTPMaxInFlight <= 0 {
 		return c, errors.New("HTTP_MAX_IN_FLIGHT must be a positive number")
 	}
 	return c, nil
+}
+
+// DefaultCodecCORSOrigins are the origins of the local Temporal UI
+// (`temporal server start-dev`).
+const DefaultCodecCORSOrigins = "http://127.0.0.1:8233,http://localhost:8233"
+
+// splitList reads a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // Development reports whether ENVIRONMENT_NAME is "development" (local
@@ -291,15 +348,20 @@ func (c Config) secrets() [][2]string {
 		{"LOOKUP_API_TOKEN", c.LookupAPIToken},
 		{"TEMPORAL_API_KEY", c.TemporalAPIKey},
 		{"TEMPORAL_TLS_KEY", c.TemporalTLSKey},
+		{"CODEC_AUTH_TOKEN", c.CodecAuthToken},
 	}
 }
 
 // CheckPlaceholders refuses, when ENVIRONMENT_NAME is production, any
-// credential that contains CHANGE-ME or is one of the DevSecrets. The
-// error names the settings, never their values.
+// credential that contains CHANGE-ME or is one of the DevSecrets, and a
+// start without PAYLOAD_ENCRYPTION_KEYS (members' emails would be stored
+// readable in Temporal). The error names the settings, never their values.
 func (c Config) CheckPlaceholders() error {
 	if !c.Production() {
 		return nil
+	}
+	if len(c.PayloadKeys) == 0 {
+		return errors.New("ENVIRONMENT_NAME=production requires PAYLOAD_ENCRYPTION_KEYS: Temporal payloads hold members' emails and must be encrypted")
 	}
 	dev := map[string]bool{}
 	for _, v := range DevSecrets {

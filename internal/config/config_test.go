@@ -105,3 +105,32 @@ func TestREADMEDocumentsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// The lookup's rate limit and the internal listener: defaults, and the
+// values refused at start.
+func TestLookupRateLimitAndInternalListener(t *testing.T) {
+	unsetAll(t)
+	c, err := Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LookupRateLimitPerMinute != 120 || c.LookupRateLimitBurst != 20 || c.InternalHTTPAddr != "" {
+		t.Fatalf("defaults: %d/min burst %d, internal %q", c.LookupRateLimitPerMinute, c.LookupRateLimitBurst, c.InternalHTTPAddr)
+	}
+	t.Setenv("INTERNAL_HTTP_ADDR", ":8081")
+	t.Setenv("LOOKUP_RATE_LIMIT_PER_MINUTE", "30")
+	t.Setenv("LOOKUP_RATE_LIMIT_BURST", "5")
+	if c, err = Load(nil); err != nil || c.InternalHTTPAddr != ":8081" || c.LookupRateLimitPerMinute != 30 || c.LookupRateLimitBurst != 5 {
+		t.Fatalf("%v %+v", err, c)
+	}
+	for name, value := range map[string]string{
+		"LOOKUP_RATE_LIMIT_PER_MINUTE": "0", "LOOKUP_RATE_LIMIT_BURST": "-1", "INTERNAL_HTTP_ADDR": ":8080",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, value)
+			if _, err := Load(nil); err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("%s=%s: %v", name, value, err)
+			}
+		})
+	}
+}

@@ -1,15 +1,23 @@
 package config
 
 import (
+	"bytes"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/intercom-sync/intercom-sync/internal/payloadcrypt"
 )
 
 func TestCheckPlaceholders(t *testing.T) {
+	key, err := payloadcrypt.NewKey("k1", bytes.Repeat([]byte{1}, payloadcrypt.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ok := Config{EnvironmentName: "production", DatabaseURL: "postgres://app:s3cret@db/app",
-		ClerkWebhookSecret: "whsec_cmVhbA==", IntercomWebhookSecret: "real", LookupAPIToken: "real-token"}
+		ClerkWebhookSecret: "whsec_cmVhbA==", IntercomWebhookSecret: "real", LookupAPIToken: "real-token",
+		CodecAuthToken: "real-codec-token", PayloadKeys: []payloadcrypt.Key{key}}
 	if err := ok.CheckPlaceholders(); err != nil {
 		t.Fatalf("real secrets refused: %v", err)
 	}
@@ -28,6 +36,8 @@ func TestCheckPlaceholders(t *testing.T) {
 		// A dev secret is refused in any setting, not only its own.
 		{"LOOKUP_API_TOKEN", func(c *Config) { c.LookupAPIToken = DevSecrets["INTERCOM_WEBHOOK_SECRET"] }},
 		{"INTERCOM_ACCESS_TOKEN", func(c *Config) { c.IntercomAccessToken = DevSecrets["INTERCOM_ACCESS_TOKEN"] }},
+		{"CODEC_AUTH_TOKEN", func(c *Config) { c.CodecAuthToken = "codec-change-me-later" }},
+		{"CODEC_AUTH_TOKEN", func(c *Config) { c.CodecAuthToken = DevSecrets["LOOKUP_API_TOKEN"] }},
 	} {
 		cfg := ok
 		c.set(&cfg)

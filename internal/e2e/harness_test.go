@@ -25,6 +25,7 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/contract"
 	"github.com/intercom-sync/intercom-sync/internal/emulator"
 	"github.com/intercom-sync/intercom-sync/internal/metrics"
+	"github.com/intercom-sync/intercom-sync/internal/payloadcrypt"
 	"github.com/intercom-sync/intercom-sync/internal/searchattr"
 	"github.com/intercom-sync/intercom-sync/internal/store"
 	"github.com/intercom-sync/intercom-sync/internal/testenv"
@@ -73,6 +74,10 @@ type stackOptions struct {
 	intercomTransport func(http.RoundTripper) http.RoundTripper
 	// adminID is INTERCOM_ADMIN_ID (empty: GET /me).
 	adminID string
+	// payloadKeys is PAYLOAD_ENCRYPTION_KEYS (none: payloads in the
+	// clear), codecToken CODEC_AUTH_TOKEN.
+	payloadKeys []payloadcrypt.Key
+	codecToken  string
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -91,6 +96,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	cfg.IntercomAPIBaseURL, cfg.IntercomAccessToken, cfg.IntercomTimeout = emSrv.URL, intercomToken, 10*time.Second
 	cfg.IntercomRateLimitPerMinute = 60_000
 	cfg.IntercomAdminID = o.adminID
+	cfg.PayloadKeys, cfg.CodecAuthToken = o.payloadKeys, o.codecToken
 	cfg.EnvironmentName = environment
 	cfg.ClerkWebhookSecret, cfg.IntercomWebhookSecret, cfg.LookupAPIToken = clerkSecret, intercomWebhookSecret, lookupToken
 

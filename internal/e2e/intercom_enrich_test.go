@@ -126,7 +126,7 @@ func TestIntercomWebhookEnrichesContact(t *testing.T) {
 	}
 	got := s.emulatorContact(c.ID)
 	want := map[string]any{"member_number": "100001", "member_type": "Member", "region": "R1", "facility": "F101",
-		"positions": "Area Representative, Facility President"}
+		"positions": "Area Representative, Facility President", "member_verified": true}
 	for k, v := range want {
 		if got.CustomAttributes[k] != v {
 			t.Errorf("custom_attributes.%s = %#v, want %#v", k, got.CustomAttributes[k], v)
@@ -187,6 +187,26 @@ func TestIntercomReplyBurstEnrichesOnce(t *testing.T) {
 }
 
 // The lookup API answers from the same databases.
+// A Messenger visitor (a lead) types a member's email: the contact gets
+// the member fields with member_verified false and not the member's phone.
+func TestIntercomWebhookEnrichesLeadUnverified(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{})
+	c, err := s.emulator.AddContact(emulator.Contact{Role: "lead", Email: "ada.lovelace@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.notify(conversationNotification(testenv.Name("notif_"), intercom.TopicConversationUserCreated, c.ID))
+	if res := s.enrichResult(c.ID); res.Outcome != activities.EnrichEnriched || res.MemberNumber != "100001" {
+		t.Fatalf("result %+v", res)
+	}
+	got := s.emulatorContact(c.ID)
+	if got.CustomAttributes["member_number"] != "100001" || got.CustomAttributes["member_verified"] != false || got.Phone != "" {
+		t.Fatalf("lead after enrichment: phone %q, custom attributes %v; want the member fields, member_verified false, no phone",
+			got.Phone, got.CustomAttributes)
+	}
+}
+
 func TestLookupEmailEndToEnd(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{})

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -56,5 +57,34 @@ func TestSyncsAreFindableBySearchAttributes(t *testing.T) {
 	}
 	if got := d.GetExecutionConfig().GetUserMetadata().GetSummary(); got == nil || len(got.GetData()) == 0 {
 		t.Fatalf("no summary on the workflow: %v", d.GetExecutionConfig())
+	}
+}
+
+// Search attributes bypass every codec (Temporal indexes them in the
+// clear), so they must never hold an email: after the flows that carry
+// personal data (a user created with an email and updated, an invitation,
+// an enrichment), no search attribute of any of their workflows holds an
+// '@' or any of the test's personal values.
+func TestSearchAttributesNeverHoldAnEmail(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{})
+	f := runPersonalDataFlows(s)
+	for _, wfID := range f.workflowIDs {
+		d, err := s.temporal.DescribeWorkflowExecution(context.Background(), wfID, "")
+		if err != nil {
+			t.Fatalf("describe %s: %v", wfID, err)
+		}
+		fields := d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()
+		if _, ok := fields[searchattr.SyncKind.GetName()]; !ok {
+			t.Errorf("%s has no %s search attribute: %v", wfID, searchattr.SyncKind.GetName(), fields)
+		}
+		for name, p := range fields {
+			if bytes.Contains(p.GetData(), []byte("@")) {
+				t.Errorf("%s: search attribute %s = %s holds an '@'", wfID, name, p.GetData())
+			}
+			if leaked := f.leaks(p.GetData()); len(leaked) > 0 {
+				t.Errorf("%s: search attribute %s holds %v", wfID, name, leaked)
+			}
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/intercom-sync/intercom-sync/activities"
@@ -153,7 +154,7 @@ func (s *stack) assertAdaSynced() emulator.Contact {
 	}
 	c := live[0]
 	want := map[string]any{"member_number": "100001", "member_type": "Member", "region": "R1", "facility": "F101",
-		"positions": "Area Representative, Facility President"}
+		"positions": "Area Representative, Facility President", "member_verified": true}
 	for k, v := range want {
 		if c.CustomAttributes[k] != v {
 			s.t.Errorf("custom_attributes.%s = %#v, want %#v", k, c.CustomAttributes[k], v)
@@ -226,7 +227,7 @@ func TestTagResyncUpdatesUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conv, tag := s.taggedConversation(nil, user.ID)
+	conv, tag := s.taggedConversation(map[string]any{"member_number_verification": 100001}, user.ID)
 	s.notify(tagNotification(testenv.Name("notif_"), conv.ID, tagsAdded, tag,
 		map[string]any{"member_number_verification": 100001}))
 	res := s.mustResync(conv.ID, activities.ResyncSynced)
@@ -291,6 +292,11 @@ func TestTagResyncStopsKeepTheTag(t *testing.T) {
 		{"missing member number", map[string]any{"Member Number Verification": ""}, activities.ResyncNoMemberNumber},
 		{"unknown member", map[string]any{"Member Number Verification": "999999"}, activities.ResyncMemberNotFound},
 		{"inactive member", map[string]any{"member_number_verification": "100005"}, activities.ResyncMemberNotFound},
+		{"exponent", map[string]any{"Member Number Verification": "1e5"}, activities.ResyncInvalidMemberNumber},
+		{"negative", map[string]any{"member_number_verification": -1}, activities.ResyncInvalidMemberNumber},
+		{"spaces", map[string]any{"Member Number Verification": " 12 "}, activities.ResyncInvalidMemberNumber},
+		{"40 digits", map[string]any{"Member Number Verification": strings.Repeat("1", 40)}, activities.ResyncInvalidMemberNumber},
+		{"unicode digits", map[string]any{"Member Number Verification": "١٠٠٠٠١"}, activities.ResyncInvalidMemberNumber},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conv, tag := s.taggedConversation(tc.attrs)
@@ -303,6 +309,36 @@ func TestTagResyncStopsKeepTheTag(t *testing.T) {
 	}
 	if s.writes() != 0 {
 		t.Fatalf("%d Intercom writes", s.writes())
+	}
+	var refused dto.Metric
+	if err := s.metrics.MemberNumbersInvalid.Write(&refused); err != nil {
+		t.Fatal(err)
+	}
+	if n := refused.GetCounter().GetValue(); n != 5 {
+		t.Fatalf("intercom_sync_member_numbers_invalid_total = %v, want the 5 refused", n)
+	}
+}
+
+// The member number is the conversation's in Intercom, re-read: a
+// notification that claims another one (a forged or stale body) is not
+// believed.
+func TestTagResyncUsesIntercomsMemberNumber(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{})
+	s.addPositions("100001", "Facility President", "Area Representative")
+	conv, tag := s.taggedConversation(map[string]any{"Member Number Verification": "100001"})
+	s.notify(tagNotification(testenv.Name("notif_"), conv.ID, tagsAdded, tag,
+		map[string]any{"Member Number Verification": "100002"}))
+	res := s.mustResync(conv.ID, activities.ResyncSynced)
+	if res.MemberNumber != "100001" {
+		t.Fatalf("result %+v: want Intercom's member 100001", res)
+	}
+	s.assertAdaSynced()
+	if len(s.liveByEmail("Grace.Hopper@Example.com")) != 0 {
+		t.Fatal("a contact was made for the member the notification claimed")
+	}
+	if s.calls("GET /conversations/{conversation_id}") == 0 {
+		t.Fatal("the conversation was not read for its member number")
 	}
 }
 
@@ -332,7 +368,8 @@ func TestTagResyncTagAlreadyGone(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	s.addPositions("100001", "Facility President", "Area Representative")
 	tag := s.emulator.AddTag(workflows.DefaultResyncTag)
-	convs, err := s.emulator.SeedConversation(emulator.Conversation{ID: uniqueConversationID()})
+	convs, err := s.emulator.SeedConversation(emulator.Conversation{ID: uniqueConversationID(),
+		CustomAttributes: map[string]any{"Member Number Verification": "100001"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +390,7 @@ func TestTagResyncTagAlreadyGone(t *testing.T) {
 func TestTagResyncWrongAdminFails(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{adminID: "123"})
-	conv, tag := s.taggedConversation(nil)
+	conv, tag := s.taggedConversation(map[string]any{"Member Number Verification": "100001"})
 	s.notify(tagNotification(testenv.Name("notif_"), conv.ID, tagsAdded, tag, map[string]any{"Member Number Verification": "100001"}))
 	_, err := s.resync(conv.ID)
 	if err == nil || !strings.Contains(err.Error(), "INTERCOM_ADMIN_ID") || !strings.Contains(err.Error(), "remove tag") {

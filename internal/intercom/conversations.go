@@ -132,12 +132,25 @@ func ArchivedConflict(err error) bool {
 var MemberNumberAttributes = []string{"Member Number Verification", "member_number_verification"}
 
 // ConversationMemberNumber reads the member number from a conversation's
-// custom attributes; "" when none is filled in.
+// custom attributes as the agent typed it; "" when none is filled in
+// (absent, null or blank). It is not cleaned up: a string keeps its
+// spaces, a number attribute comes as its JSON literal (1e5), a boolean or
+// an object as its JSON. The caller validates it (members.ValidNumber), so
+// what is not plainly a member number is refused, not guessed at.
 func ConversationMemberNumber(attrs Attributes) string {
 	for _, name := range MemberNumberAttributes {
-		if n := attrs.String(name); n != "" {
-			return n
+		raw := bytes.TrimSpace(attrs[name])
+		if len(raw) == 0 || string(raw) == "null" {
+			continue
 		}
+		if raw[0] != '"' {
+			return string(raw)
+		}
+		var s string
+		if json.Unmarshal(raw, &s) != nil || strings.TrimSpace(s) == "" {
+			continue
+		}
+		return s
 	}
 	return ""
 }

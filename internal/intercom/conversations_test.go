@@ -18,6 +18,13 @@ func TestConversationMemberNumber(t *testing.T) {
 		{Attributes{"Member Number Verification": []byte(`"1"`), "member_number_verification": []byte(`"2"`)}, "1"},
 		{Attributes{"Member Number Verification": []byte(`" "`), "member_number_verification": []byte(`"2"`)}, "2"},
 		{Attributes{"member_number": []byte(`"3"`)}, ""},
+		// As typed, for the caller to validate: no trimming, a number's
+		// literal, other JSON as is.
+		{Attributes{"Member Number Verification": []byte(`" 12 "`)}, " 12 "},
+		{Attributes{"Member Number Verification": []byte(`1e5`)}, "1e5"},
+		{Attributes{"Member Number Verification": []byte(`-1`)}, "-1"},
+		{Attributes{"Member Number Verification": []byte(`true`)}, "true"},
+		{Attributes{"Member Number Verification": []byte(`null`), "member_number_verification": []byte(`"4"`)}, "4"},
 		{nil, ""},
 	} {
 		if got := ConversationMemberNumber(tc.attrs); got != tc.want {

@@ -39,6 +39,9 @@ type Metrics struct {
 	// acknowledged but ignored because their payload is of an API version
 	// the service does not read (e.g. 1.x conversations).
 	IntercomNotificationsUnsupported *prometheus.CounterVec // topic
+	// MemberNumbersInvalid counts member numbers the tag-based re-sync
+	// refused: not 1 to members.MaxNumberLen digits.
+	MemberNumbersInvalid prometheus.Counter
 
 	temporalScope tally.Scope
 }
@@ -91,8 +94,12 @@ func New() *Metrics {
 			Name: "intercom_sync_intercom_notifications_unsupported_total",
 			Help: "Intercom notifications ignored because their payload follows an unsupported API version (set the app's webhooks to 2.x), by topic.",
 		}, []string{"topic"}),
+		MemberNumbersInvalid: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "intercom_sync_member_numbers_invalid_total",
+			Help: "Member numbers in conversation attributes the tag-based re-sync refused (not 1 to 20 digits); the re-sync stops with invalid_member_number and the tag stays.",
+		}),
 	}
-	reg.MustRegister(m.IntercomAttributesRefused, m.IntercomNotificationsUnsupported, m.WebhooksReceived, m.WebhooksRejected, m.WorkflowStarts, m.IntercomCalls,
+	reg.MustRegister(m.MemberNumbersInvalid, m.IntercomAttributesRefused, m.IntercomNotificationsUnsupported, m.WebhooksReceived, m.WebhooksRejected, m.WorkflowStarts, m.IntercomCalls,
 		m.IntercomCallDuration, m.RateLimitWaits, m.RateLimitWaitSeconds, m.HTTPDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

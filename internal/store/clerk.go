@@ -78,9 +78,11 @@ func apply(ctx context.Context, tx pgx.Tx, eventType string, data []byte) (bool,
 		}
 		// The membership carries the whole organization: keep the org row
 		// as fresh as the newest thing we have heard about it.
+		// A database error here is the database's, not the event's: it is
+		// returned as is, so the activity is retried until it applies.
 		orgChanged, err := upsertOrg(ctx, tx, m.Organization)
 		if err != nil {
-			return false, badEvent(err)
+			return false, err
 		}
 		var changed bool
 		if eventType == clerk.MembershipDeleted {
@@ -195,7 +197,10 @@ func deleteMembership(ctx context.Context, tx pgx.Tx, m clerk.Membership) (bool,
 }
 
 // badEventError marks an event whose data cannot be applied however often
-// it is retried.
+// it is retried: data that does not decode or lacks an id, or an event type
+// the sync does not know. Only such input is wrapped; an error from the
+// database never is, because the workflow skips a bad event for good (and
+// Svix already had its 200), while a database error passes.
 type badEventError struct{ err error }
 
 func (e badEventError) Error() string { return e.err.Error() }
