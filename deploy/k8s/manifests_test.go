@@ -696,7 +696,11 @@ func TestSettingsCoverage(t *testing.T) {
 	// port (localhost:8233); an operator adds the UI's own host.
 	defaulted := map[string]bool{"CODEC_CORS_ORIGINS": true, "INTERCOM_TASK_QUEUE": true, "MEMBER_TYPE_MAP": true, "RESYNC_TAG": true, "INTERCOM_ADMIN_ID": true,
 		"HTTP_READ_HEADER_TIMEOUT": true, "HTTP_READ_TIMEOUT": true, "HTTP_WRITE_TIMEOUT": true, "HTTP_IDLE_TIMEOUT": true,
-		"HTTP_MAX_HEADER_BYTES": true, "HTTP_MAX_IN_FLIGHT": true}
+		"HTTP_MAX_HEADER_BYTES": true, "HTTP_MAX_IN_FLIGHT": true,
+		// TEMPORAL_TLS*, TEMPORAL_API_KEY: the in-cluster Temporal is
+		// plaintext; set them only for a TLS frontend or Temporal Cloud.
+		"TEMPORAL_TLS": true, "TEMPORAL_TLS_CERT": true, "TEMPORAL_TLS_KEY": true, "TEMPORAL_TLS_CA": true,
+		"TEMPORAL_TLS_SERVER_NAME": true, "TEMPORAL_API_KEY": true}
 	var missing []string
 	for _, k := range config.Keys {
 		if !set[k.Env] && !defaulted[k.Env] {

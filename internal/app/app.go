@@ -26,6 +26,7 @@ import (
 	"github.com/intercom-sync/intercom-sync/internal/payloadcrypt"
 	"github.com/intercom-sync/intercom-sync/internal/positions"
 	"github.com/intercom-sync/intercom-sync/internal/store"
+	"github.com/intercom-sync/intercom-sync/internal/temporalclient"
 	"github.com/intercom-sync/intercom-sync/worker"
 )
 
@@ -151,21 +152,27 @@ func required(parts Parts) []string {
 }
 
 func (a *App) temporalClient() (client.Client, error) {
-	opts := clientOptions(a.Config, a.Log, a.codec)
+	opts, err := clientOptions(a.Config, a.Log, a.codec)
+	if err != nil {
+		return nil, err
+	}
 	opts.MetricsHandler = a.Metrics.Temporal()
 	if a.opts.Temporal != nil {
 		// The new client keeps these options, the data converter
 		// included: only the connection is shared.
 		return client.NewClientFromExisting(a.opts.Temporal, opts)
 	}
+	a.Log.WithField("temporal_address", a.Config.TemporalAddress).
+		Info("Temporal connection: " + temporalclient.Summary(a.Config))
 	return client.NewLazyClient(opts)
 }
 
 // TemporalClientOptions are the options of every Temporal client the
 // binary builds (the service's, and the backfill and migrate commands'):
-// the address, the namespace and the data converter that encrypts
-// payloads with PAYLOAD_ENCRYPTION_KEYS. A client built without it would
-// write readable payloads, or fail to read the encrypted ones.
+// the connection (address, namespace, TLS or API key: internal/
+// temporalclient) and the data converter that encrypts payloads with
+// PAYLOAD_ENCRYPTION_KEYS. A client built without it would write readable
+// payloads, or fail to read the encrypted ones.
 func TemporalClientOptions(cfg config.Config, log *logrus.Logger) (client.Options, error) {
 	var codec *payloadcrypt.Codec
 	if len(cfg.PayloadKeys) > 0 {
@@ -174,19 +181,19 @@ func TemporalClientOptions(cfg config.Config, log *logrus.Logger) (client.Option
 			return client.Options{}, fmt.Errorf("PAYLOAD_ENCRYPTION_KEYS: %w", err)
 		}
 	}
-	return clientOptions(cfg, log, codec), nil
+	return clientOptions(cfg, log, codec)
 }
 
-func clientOptions(cfg config.Config, log *logrus.Logger, codec *payloadcrypt.Codec) client.Options {
-	opts := client.Options{
-		HostPort:  cfg.TemporalAddress,
-		Namespace: cfg.TemporalNamespace,
-		Logger:    logging.NewTemporal(log),
+func clientOptions(cfg config.Config, log *logrus.Logger, codec *payloadcrypt.Codec) (client.Options, error) {
+	opts, err := temporalclient.Options(cfg)
+	if err != nil {
+		return client.Options{}, err
 	}
+	opts.Logger = logging.NewTemporal(log)
 	if codec != nil {
 		opts.DataConverter = codec.DataConverter()
 	}
-	return opts
+	return opts, nil
 }
 
 // Close closes what New opened, in reverse order.

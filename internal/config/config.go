@@ -35,6 +35,16 @@ type Config struct {
 	TemporalAddress       string // TEMPORAL_ADDRESS
 	TemporalNamespace     string // TEMPORAL_NAMESPACE
 	TaskQueue             string // TEMPORAL_TASK_QUEUE: workflows and database activities
+	// TLS to Temporal (internal/temporalclient turns these into the
+	// client's connection options). TemporalTLS is resolved at Load: true
+	// when TEMPORAL_TLS=true or any of the others is set. Cert, key and CA
+	// are each a PEM file path or the PEM itself.
+	TemporalTLS           bool   // TEMPORAL_TLS
+	TemporalTLSCert       string // TEMPORAL_TLS_CERT
+	TemporalTLSKey        string // TEMPORAL_TLS_KEY
+	TemporalTLSCA         string // TEMPORAL_TLS_CA
+	TemporalTLSServerName string // TEMPORAL_TLS_SERVER_NAME
+	TemporalAPIKey        string // TEMPORAL_API_KEY (Temporal Cloud)
 	// IntercomTaskQueue carries every activity that calls Intercom, so the
 	// fleet-wide rate cap applies to Intercom calls only.
 	IntercomTaskQueue string // INTERCOM_TASK_QUEUE (default <TEMPORAL_TASK_QUEUE>-intercom)
@@ -98,6 +108,12 @@ var Keys = []Key{
 	{"temporal_address", "TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port"},
 	{"temporal_namespace", "TEMPORAL_NAMESPACE", "default", "Temporal namespace"},
 	{"temporal_task_queue", "TEMPORAL_TASK_QUEUE", "intercom-sync", "task queue for workflows and database activities"},
+	{"temporal_tls", "TEMPORAL_TLS", "", "true: TLS to Temporal even without the settings below (system roots, no client certificate); unset: on when any of them is set"},
+	{"temporal_tls_cert", "TEMPORAL_TLS_CERT", "", "client certificate for mTLS to Temporal: a PEM file path, or the PEM itself (needs TEMPORAL_TLS_KEY)"},
+	{"temporal_tls_key", "TEMPORAL_TLS_KEY", "", "private key of TEMPORAL_TLS_CERT: a PEM file path, or the PEM itself"},
+	{"temporal_tls_ca", "TEMPORAL_TLS_CA", "", "CA certificates that sign the Temporal server's certificate: a PEM file path, or the PEM itself (default: the system's roots)"},
+	{"temporal_tls_server_name", "TEMPORAL_TLS_SERVER_NAME", "", "name the Temporal server's certificate must carry (default: the host of TEMPORAL_ADDRESS)"},
+	{"temporal_api_key", "TEMPORAL_API_KEY", "", "Temporal Cloud API key, sent as authorization: Bearer; implies TLS"},
 	{"intercom_task_queue", "INTERCOM_TASK_QUEUE", "", "task queue for Intercom activities (default <TEMPORAL_TASK_QUEUE>-intercom)"},
 	{"database_url", "DATABASE_URL", "", "app Postgres URL (required)"},
 	{"intercom_access_token", "INTERCOM_ACCESS_TOKEN", "", "Intercom access token (required by the worker)"},
@@ -190,6 +206,11 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 		TemporalNamespace:          v.GetString("temporal_namespace"),
 		TaskQueue:                  v.GetString("temporal_task_queue"),
 		IntercomTaskQueue:          v.GetString("intercom_task_queue"),
+		TemporalTLSCert:            strings.TrimSpace(v.GetString("temporal_tls_cert")),
+		TemporalTLSKey:             strings.TrimSpace(v.GetString("temporal_tls_key")),
+		TemporalTLSCA:              strings.TrimSpace(v.GetString("temporal_tls_ca")),
+		TemporalTLSServerName:      strings.TrimSpace(v.GetString("temporal_tls_server_name")),
+		TemporalAPIKey:             strings.TrimSpace(v.GetString("temporal_api_key")),
 		DatabaseURL:                v.GetString("database_url"),
 		IntercomAccessToken:        v.GetString("intercom_access_token"),
 		IntercomAPIBaseURL:         strings.TrimRight(v.GetString("intercom_api_base_url"), "/"),
@@ -216,6 +237,9 @@ func load(fs *pflag.FlagSet, fromEnv bool) (Config, error) {
 	}
 	if c.PositionsDatabaseURL == "" {
 		c.PositionsDatabaseURL = c.DatabaseURL
+	}
+	if err := c.resolveTemporalTLS(v.GetString("temporal_tls")); err != nil {
+		return c, err
 	}
 	keys, err := payloadcrypt.ParseKeys(v.GetString("payload_encryption_keys"))
 	if err != nil {
@@ -322,6 +346,8 @@ func (c Config) secrets() [][2]string {
 		{"CLERK_WEBHOOK_SECRET", c.ClerkWebhookSecret},
 		{"INTERCOM_WEBHOOK_SECRET", c.IntercomWebhookSecret},
 		{"LOOKUP_API_TOKEN", c.LookupAPIToken},
+		{"TEMPORAL_API_KEY", c.TemporalAPIKey},
+		{"TEMPORAL_TLS_KEY", c.TemporalTLSKey},
 		{"CODEC_AUTH_TOKEN", c.CodecAuthToken},
 	}
 }
