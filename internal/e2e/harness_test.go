@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -78,6 +79,9 @@ type stackOptions struct {
 	// clear), codecToken CODEC_AUTH_TOKEN.
 	payloadKeys []payloadcrypt.Key
 	codecToken  string
+	// log, if set, is the service's logger (a test that reads the logs);
+	// default: the test's own, at TEST_LOG_LEVEL.
+	log *logrus.Logger
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -128,7 +132,11 @@ func (s *stack) newApp(parts app.Parts, o stackOptions, tuning worker.Tuning) *a
 	if o.intercomTransport != nil {
 		transport = o.intercomTransport(transport)
 	}
-	a, err := app.New(context.Background(), s.cfg, testenv.Logger(s.t), parts, app.Options{
+	log := o.log
+	if log == nil {
+		log = testenv.Logger(s.t)
+	}
+	a, err := app.New(context.Background(), s.cfg, log, parts, app.Options{
 		Temporal: testenv.Temporal(s.t), APITemporal: o.temporal, IntercomTransport: transport, Workers: tuning,
 	})
 	if err != nil {
