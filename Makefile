@@ -64,6 +64,17 @@ clean: ## stop the stacks, then delete their data (.dev); bin/ is kept
 	if ((rc != 0)); then echo 'error: a process did not stop; .dev kept' >&2; exit 1; fi; \
 	rm -rf .dev; echo '==> deleted .dev (bin/ kept)'
 
+# The long runs, one step each (more, such as fault scenarios, join
+# SOAK_STEPS). They need no stack. FUZZTIME is per fuzz target.
+FUZZTIME ?= 2m
+SOAK_STEPS := soak-fuzz
+.PHONY: test-soak $(SOAK_STEPS)
+
+test-soak: $(SOAK_STEPS) ## long runs: every fuzz target for FUZZTIME (2m) each
+
+soak-fuzz:
+	bash deploy/local/fuzz.sh $(FUZZTIME)
+
 fmt: ## gofmt -s -w the tree
 	gofmt -s -w .
 

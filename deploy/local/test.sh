@@ -4,6 +4,9 @@
 # not they passed, exiting with go test's status.
 #
 #   test.sh [go test args...]   default: -race -count=1 -timeout 20m ./...
+#
+# With the default arguments (make test) every fuzz target then runs for
+# FUZZTIME (3s) each (deploy/local/fuzz.sh), after the regular tests.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
@@ -28,8 +31,12 @@ bash "$here/stack.sh" up test
 source "$root/.dev/test/env"
 
 args=("$@")
-((${#args[@]})) || args=(-race -count=1 -timeout 20m ./...)
+fuzz=false
+((${#args[@]})) || { args=(-race -count=1 -timeout 20m ./...); fuzz=true; }
 
 status=0
 go test "${args[@]}" || status=$?
+if $fuzz; then
+  bash "$here/fuzz.sh" "${FUZZTIME:-3s}" || status=1
+fi
 exit "$status"
